@@ -1,0 +1,134 @@
+"""Raw answers -> a validated intake. Every bad field is reported with its value and what is
+allowed; nothing is coerced silently except harmless spelling (case, spaces, numbers in text)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import FieldError, IntakeError
+from .rulebase.loader import RuleBase
+from .rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
+
+ID_FIELD = "id"
+
+
+@dataclass
+class Intake:
+    """A validated intake: `answers` holds every given answer (`unsure` included, unknown absent)."""
+
+    answers: dict[str, Any]
+    id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def known(self) -> dict[str, Any]:
+        """The answers the logic may use: `unsure` counts as not known."""
+        return {k: v for k, v in self.answers.items() if v != UNSURE}
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def parse_value(q: Question, value: Any) -> Any:
+    """One answer, typed; raises ValueError when it is not allowed."""
+    if q.is_numeric:
+        number = _number(value)
+        if q.type is FieldType.integer:
+            if not float(number).is_integer():
+                raise ValueError
+            number = int(number)
+        if not q.min <= number <= q.max:
+            raise ValueError
+        return number
+    if q.type is FieldType.multi:
+        return _codes(q, value)
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip().lower()
+    if text not in q.values:
+        raise ValueError
+    return text
+
+
+def _number(value: Any) -> float | int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, (int, float)):
+        number = value
+    elif isinstance(value, str):
+        number = float(value.strip())
+    else:
+        raise ValueError
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    return number
+
+
+def _codes(q: Question, value: Any) -> list[str]:
+    if isinstance(value, str):
+        items = [p.strip().lower() for p in value.split(";") if p.strip()]
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        items = [v.strip().lower() for v in value]
+    else:
+        raise ValueError
+    if items == [NONE_OF_THESE]:
+        return []
+    allowed = set(q.values)
+    if not items or any(i not in allowed for i in items):
+        raise ValueError
+    return list(dict.fromkeys(items))
+
+
+def parse_intake(rulebase: RuleBase, raw: Mapping[str, Any]) -> Intake:
+    """Validate raw answers against the rule base's questions.
+
+    Blank and null values are "not known". Unknown keys become warnings, never used.
+    Raises IntakeError listing every bad field.
+    """
+    questions = rulebase.questions
+    answers: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    warnings: list[str] = []
+    for key, value in raw.items():
+        if key == ID_FIELD:
+            continue
+        q = questions.get(key)
+        if q is None:
+            warnings.append(f"unknown field {key!r} ignored")
+            continue
+        if is_blank(value):
+            continue
+        try:
+            answers[key] = parse_value(q, value)
+        except (ValueError, TypeError):
+            errors.append(FieldError(key, value, q.allowed()))
+    if errors:
+        raise IntakeError(errors)
+    intake_id = raw.get(ID_FIELD)
+    return Intake(answers, None if is_blank(intake_id) else str(intake_id), warnings)
+
+
+def intake_json_schema(rulebase: RuleBase) -> dict[str, Any]:
+    """JSON Schema of an intake record for this rule base (every field optional)."""
+    props: dict[str, Any] = {ID_FIELD: {"type": ["string", "integer", "null"], "description": "opaque intake id, echoed back"}}
+    for q in rulebase.questions.values():
+        if q.is_numeric:
+            schema: dict[str, Any] = {"type": ["integer" if q.type is FieldType.integer else "number", "null"],
+                                      "minimum": q.min, "maximum": q.max}
+        elif q.type is FieldType.multi:
+            schema = {"type": ["array", "null"], "uniqueItems": True, "items": {"enum": q.values}}
+        else:
+            schema = {"enum": [*q.values, None]}
+        schema["description"] = q.clinical + (f" ({q.unit})" if q.unit else "")
+        props[q.id] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"{rulebase.name} {rulebase.version} intake",
+        "type": "object",
+        "properties": props,
+    }
