@@ -20,11 +20,12 @@ def rulebase_ref(rulebase: RuleBase) -> RuleBaseRef:
     return RuleBaseRef(name=rulebase.name, version=rulebase.version, hash=rulebase.content_hash)
 
 
-def evaluate(rulebase: RuleBase, answers: Mapping[str, Any]) -> Result:
+def evaluate(rulebase: RuleBase, answers: Mapping[str, Any], *, explain: bool = True) -> Result:
     """Evaluate one intake (a mapping of contract field -> value).
 
     Never raises for bad values: an invalid intake gives a result with status `error` and one
-    error per bad field.
+    error per bad field. With `explain=False` the result leaves out `explanations` and
+    `open_questions` (the contract's fields are the same; batch scoring uses this).
     """
     try:
         intake = parse_intake(rulebase, answers)
@@ -33,13 +34,14 @@ def evaluate(rulebase: RuleBase, answers: Mapping[str, Any]) -> Result:
         return Result(
             id=None if raw_id in (None, "") else str(raw_id), status="error",
             errors=[ErrorItem(**e.as_dict()) for e in exc.errors], rulebase=rulebase_ref(rulebase))
-    return evaluate_intake(rulebase, intake)
+    return evaluate_intake(rulebase, intake, explain=explain)
 
 
-def evaluate_many(rulebase: RuleBase, records: Iterable[Mapping[str, Any]]) -> Iterator[Result]:
+def evaluate_many(rulebase: RuleBase, records: Iterable[Mapping[str, Any]], *,
+                  explain: bool = False) -> Iterator[Result]:
     """Evaluate intakes lazily, one result per record, in order."""
     for record in records:
-        yield evaluate(rulebase, record)
+        yield evaluate(rulebase, record, explain=explain)
 
 
 def facts_of(rulebase: RuleBase, intake: Intake) -> dict[str, Any]:
@@ -48,14 +50,15 @@ def facts_of(rulebase: RuleBase, intake: Intake) -> dict[str, Any]:
     return {**known, **derive.compute(rulebase.derive_functions, known)}
 
 
-def evaluate_intake(rulebase: RuleBase, intake: Intake) -> Result:
+def evaluate_intake(rulebase: RuleBase, intake: Intake, *, explain: bool = True) -> Result:
+    """Evaluate an already validated intake."""
     facts = facts_of(rulebase, intake)
     fired = [rulebase.rules_by_id[i] for i in engine.matching_rules(rulebase, facts)]
-    return assemble(rulebase, intake, facts, fired)
+    return assemble(rulebase, intake, facts, fired, explain=explain)
 
 
 def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
-             fired: list[CompiledRule]) -> Result:
+             fired: list[CompiledRule], *, explain: bool = True) -> Result:
     """Turn the rules that fired into a result. Pure: no engine, no I/O."""
     codes = rulebase.codes
     # Most urgent first; ties keep rule-base order (stable sort).
@@ -70,7 +73,7 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
     # Any red flag of the baby leads: most urgent first, the baby's before the mother's.
     red_flags = sorted(flags, key=lambda c: flags[c])
 
-    evidence = {r.id: _evidence(rulebase, r, facts) for r in fired}
+    evidence = {r.id: _evidence(rulebase, r, facts) for r in fired if explain or r.model.factor}
     factors: dict[str, list[str]] = {}
     for r in fired:
         if r.model.factor:
@@ -113,8 +116,8 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
         referrals=referral_list,
         next_steps=list(steps.values()),
         rulebase=rulebase_ref(rulebase),
-        explanations=[_explain(r, evidence[r.id]) for r in by_urgency],
-        open_questions=open_questions(rulebase, facts, {r.id for r in fired}, urgency),
+        explanations=[_explain(r, evidence[r.id]) for r in by_urgency] if explain else [],
+        open_questions=open_questions(rulebase, facts, {r.id for r in fired}, urgency) if explain else [],
         warnings=intake.warnings,
     )
 

@@ -1,0 +1,34 @@
+"""The command line: parses arguments, calls the library, prints. No clinical logic here."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .batch import batch_command
+from .common import run_guarded
+from .intake import intake_group
+from .rules import rules_group
+from .screen import screen_command
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="supplycheck")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Screening for suspected low breast-milk supply.
+
+    Without a command, starts the interactive screening (same as `supplycheck screen`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(screen_command)
+
+
+cli.add_command(screen_command)
+cli.add_command(intake_group)
+cli.add_command(batch_command)
+cli.add_command(rules_group)
+
+
+def main() -> None:
+    run_guarded(cli)
