@@ -141,6 +141,7 @@ class Derived(_Strict):
     id: str
     type: Literal["integer", "number", "choice"]
     function: str
+    label: Wording
     description: str
     unit: str = ""
     values: list[str] = []
