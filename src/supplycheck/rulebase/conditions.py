@@ -314,8 +314,8 @@ def nnf(cond: Condition, definitions: Mapping[str, Condition], negate: bool = Fa
 
     Under Kleene logic `not` of a leaf is "known and the test fails", so every negated leaf
     becomes a positive leaf with its own op; `nin`, `lacks`, `lacks_all` and `not_empty` are
-    internal ops that exist only in this form. `weak` negation (from `unless`) is "not definitely
-    true": a negated leaf also holds when its field is unknown.
+    internal ops that exist only in this form. With `weak` (under `unless`) the result is true when
+    the condition is *not definitely false*: a leaf then also holds when its field is unknown.
     """
     if isinstance(cond, Ref):
         return nnf(definitions[cond.name], definitions, negate, weak)
@@ -326,10 +326,9 @@ def nnf(cond: Condition, definitions: Mapping[str, Condition], negate: bool = Fa
             return nnf(cond.part, definitions, False, False)
         return nnf(cond.part, definitions, True, True)
     if isinstance(cond, Leaf):
-        if not negate:
-            return cond
-        strong = _negate_leaf(cond)
+        strong = _negate_leaf(cond) if negate else cond
         if weak and cond.op != "known":
+            # "not definitely false": the test holds, or its field is unknown.
             return Any_((strong, Leaf(cond.field, "known", False, cond.line)))
         return strong
     if isinstance(cond, AtLeast):
