@@ -1,0 +1,591 @@
+"""Saved screenings and intakes: an embedded SQLite database, one file, safe to share between
+terminals.
+
+    store = Store(default_db_path())            # $SUPPLYCHECK_DB overrides the default
+    store.create("LC-0042", kind="intake", rulebase=rulebase)
+    store.set_answer("LC-0042", "infant_age_days", 5)      # committed at once, audited
+    store.save_result("LC-0042", evaluate(rulebase, store.answers("LC-0042")))
+
+Every write is its own short transaction (`BEGIN IMMEDIATE`), committed before the call returns:
+killing the process loses nothing already given. The database runs in WAL mode with a busy
+timeout, so two processes writing to the same file wait for each other instead of failing or
+corrupting it. Every change to an answer, a note or the status is kept in the audit trail
+(time, field, old value, new value). Values are stored as JSON.
+
+The schema is versioned with `PRAGMA user_version`; `MIGRATIONS` lists the steps in order and a
+database of any earlier version is brought up to date when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+import platformdirs
+
+from .errors import SupplycheckError
+from .result import Result
+
+DB_ENV = "SUPPLYCHECK_DB"
+APP_NAME = "supplycheck"
+BUSY_TIMEOUT_MS = 15_000
+
+Kind = Literal["screen", "intake"]
+KINDS: tuple[str, ...] = ("screen", "intake")
+
+REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class StoreError(SupplycheckError):
+    """A problem with the saved intakes database."""
+
+
+class InvalidRefError(StoreError):
+    """A reference code that cannot be used; `reason` says why."""
+
+    def __init__(self, ref: str, reason: str):
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"reference code {ref!r} cannot be used: {reason}")
+
+
+class UnknownRefError(StoreError):
+    def __init__(self, ref: str, path: Path | None = None):
+        self.ref = ref
+        self.path = path
+        where = f" in {path}" if path else ""
+        super().__init__(f"no saved intake with reference code {ref!r}{where}")
+
+
+class DuplicateRefError(StoreError):
+    def __init__(self, ref: str, kind: str):
+        self.ref = ref
+        self.kind = kind
+        super().__init__(f"reference code {ref!r} is already used (by a saved {kind})")
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer supplycheck."""
+
+    def __init__(self, path: Path, found: int, supported: int):
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(f"{path}: database schema version {found} is newer than this supplycheck "
+                         f"understands ({supported}); upgrade supplycheck")
+
+
+class DatabaseError(StoreError):
+    """SQLite could not open or write the database file."""
+
+    def __init__(self, path: Path, detail: str):
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
+# --------------------------------------------------------------------------- reference codes
+
+
+def check_ref(ref: str) -> str:
+    """A valid reference code, stripped; raises InvalidRefError.
+
+    Letters, digits, `-` and `_` (at most 40), starting with a letter or digit, and at least one
+    digit: an intake is identified by a code, never by a person's name.
+    """
+    if not isinstance(ref, str):
+        raise InvalidRefError(str(ref), "it must be text")
+    code = ref.strip()
+    if not code:
+        raise InvalidRefError(ref, "it is empty")
+    if not REF_PATTERN.match(code):
+        raise InvalidRefError(ref, "use only letters, digits, '-' and '_' (at most 40, no spaces)")
+    if not any(c.isdigit() for c in code):
+        raise InvalidRefError(
+            ref, "it must contain at least one digit (for example LC-0042), so that it cannot be a "
+                 "person's name")
+    return code
+
+
+def new_ref(kind: Kind = "screen") -> str:
+    """A fresh random reference code, e.g. `S-260314-K7Q2` (screen) or `I-...` (intake)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    tail = "".join(secrets.choice(alphabet) for _ in range(4))
+    return f"{'S' if kind == 'screen' else 'I'}-{datetime.now().strftime('%y%m%d')}-{tail}"
+
+
+def default_db_path() -> Path:
+    """$SUPPLYCHECK_DB, or `supplycheck.db` in the platform's user data folder."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "supplycheck.db"
+
+
+def now() -> str:
+    """UTC time with microseconds, ISO 8601 (sorts as text)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+# --------------------------------------------------------------------------- schema
+
+# Version 1: the first schema. Kept verbatim: tests build a v1 file from it and migrate it.
+SCHEMA_V1 = """
+CREATE TABLE intake (
+    ref              TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL CHECK (kind IN ('screen', 'intake')),
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    rulebase_name    TEXT NOT NULL,
+    rulebase_version TEXT NOT NULL,
+    rulebase_hash    TEXT NOT NULL
+);
+CREATE TABLE answer (
+    ref         TEXT NOT NULL REFERENCES intake(ref) ON DELETE CASCADE,
+    field       TEXT NOT NULL,
+    value       TEXT NOT NULL,            -- JSON; 'null' = asked, not known
+    seq         INTEGER NOT NULL,         -- order in which fields were first answered
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (ref, field)
+);
+CREATE TABLE audit (
+    id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    ref   TEXT NOT NULL REFERENCES intake(ref) ON DELETE CASCADE,
+    at    TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old   TEXT,                           -- JSON, SQL NULL = no value before
+    new   TEXT                            -- JSON, SQL NULL = value removed
+);
+CREATE TABLE result (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    ref              TEXT NOT NULL REFERENCES intake(ref) ON DELETE CASCADE,
+    at               TEXT NOT NULL,
+    rulebase_name    TEXT NOT NULL,
+    rulebase_version TEXT NOT NULL,
+    rulebase_hash    TEXT NOT NULL,
+    urgency          TEXT,
+    result           TEXT NOT NULL        -- JSON of the Result (contract + explanations)
+);
+"""
+
+# Version 2: notes (per question and per intake), and audit rows say what changed.
+SCHEMA_V2 = """
+CREATE TABLE note (
+    ref        TEXT NOT NULL REFERENCES intake(ref) ON DELETE CASCADE,
+    field      TEXT NOT NULL,             -- '' = a note on the whole intake
+    text       TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (ref, field)
+);
+ALTER TABLE audit ADD COLUMN what TEXT NOT NULL DEFAULT 'answer'
+    CHECK (what IN ('answer', 'note', 'status'));
+"""
+
+# Version 3: indexes for listing and for the result history.
+SCHEMA_V3 = """
+CREATE INDEX result_by_ref ON result (ref, id);
+CREATE INDEX audit_by_ref ON audit (ref, id);
+CREATE INDEX intake_by_kind ON intake (kind, updated_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+AuditWhat = Literal["answer", "note", "status"]
+INTAKE_NOTE = ""  # the `field` of a note on the whole intake
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    ref: str
+    kind: str
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+    rulebase_name: str
+    rulebase_version: str
+    rulebase_hash: str
+    answered: int = 0
+    urgency: str | None = None  # of the latest stored result
+    result_rulebase_version: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+class _Absent:
+    """No value: before the first answer, or after an answer was cleared."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    what: str  # answer | note | status
+    field: str | None  # None: the whole intake (intake note, status)
+    old: Any  # ABSENT when there was none
+    new: Any  # ABSENT when removed
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    id: int
+    at: str
+    rulebase_name: str
+    rulebase_version: str
+    rulebase_hash: str
+    result: Result
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _load(text: str | None) -> Any:
+    return ABSENT if text is None else json.loads(text)
+
+
+def _rulebase_ref(rulebase: Any) -> tuple[str, str, str]:
+    """(name, version, hash) of a RuleBase or a result's RuleBaseRef."""
+    digest = getattr(rulebase, "content_hash", None) or getattr(rulebase, "hash")
+    return rulebase.name, rulebase.version, digest
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The saved intakes in one SQLite file (created, and migrated, when opened)."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path).expanduser() if path else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                        isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseError(self.path, str(exc)) from exc
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise DatabaseError(self.path, str(exc)) from exc
+
+    # -- plumbing
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @staticmethod
+    def _retry(step: Any, attempts: int = 50) -> Any:
+        """Run `step`, retrying while another process holds a lock SQLite's busy handler does not
+        wait for (switching to WAL, a deadlock-avoiding upgrade)."""
+        for attempt in range(attempts):
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 + 0.01 * attempt)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taking the write lock up front (no upgrade deadlocks)."""
+        self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> int:
+        """Bring the schema up to date, one step per transaction; returns the version."""
+        while True:
+            with self._write() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise SchemaTooNewError(self.path, version, SCHEMA_VERSION)
+                if version == SCHEMA_VERSION:
+                    return version
+                for statement in _statements(MIGRATIONS[version]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _touch(self, db: sqlite3.Connection, ref: str, at: str) -> None:
+        db.execute("UPDATE intake SET updated_at = ? WHERE ref = ?", (at, ref))
+
+    def _require(self, db: sqlite3.Connection, ref: str) -> None:
+        if db.execute("SELECT 1 FROM intake WHERE ref = ?", (ref,)).fetchone() is None:
+            raise UnknownRefError(ref, self.path)
+
+    def _audit(self, db: sqlite3.Connection, ref: str, at: str, what: str, field: str,
+               old: str | None, new: str | None) -> None:
+        db.execute("INSERT INTO audit (ref, at, field, old, new, what) VALUES (?, ?, ?, ?, ?, ?)",
+                   (ref, at, field, old, new, what))
+
+    # -- intakes
+
+    def create(self, ref: str, kind: Kind = "intake", rulebase: Any = None) -> IntakeRecord:
+        """A new, empty intake under `ref`; records the rule base it starts with."""
+        code = check_ref(ref)
+        if kind not in KINDS:
+            raise StoreError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if rulebase is None:
+            raise StoreError("create() needs the rule base the intake starts with")
+        name, version, digest = _rulebase_ref(rulebase)
+        at = now()
+        with self._write() as db:
+            row = db.execute("SELECT kind FROM intake WHERE ref = ? COLLATE NOCASE",
+                             (code,)).fetchone()
+            if row is not None:
+                raise DuplicateRefError(code, row["kind"])
+            db.execute("INSERT INTO intake (ref, kind, created_at, updated_at, rulebase_name, "
+                       "rulebase_version, rulebase_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (code, kind, at, at, name, version, digest))
+            self._audit(db, code, at, "status", "status", None, _dump("created"))
+        record = self.get(code)
+        assert record is not None
+        return record
+
+    _SELECT = """
+        SELECT i.*,
+               (SELECT count(*) FROM answer a WHERE a.ref = i.ref) AS answered,
+               r.urgency AS urgency, r.rulebase_version AS result_rulebase_version
+        FROM intake i
+        LEFT JOIN result r ON r.id = (SELECT max(id) FROM result WHERE ref = i.ref)
+    """
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> IntakeRecord:
+        return IntakeRecord(**{k: row[k] for k in row.keys()})
+
+    def get(self, ref: str) -> IntakeRecord | None:
+        """The intake saved under `ref` (None when there is none)."""
+        row = self.conn.execute(self._SELECT + " WHERE i.ref = ?", (ref,)).fetchone()
+        return None if row is None else self._record(row)
+
+    def require(self, ref: str) -> IntakeRecord:
+        """Like `get`, but raises UnknownRefError."""
+        record = self.get(ref)
+        if record is None:
+            raise UnknownRefError(ref, self.path)
+        return record
+
+    def list(self, kind: Kind | None = None) -> list[IntakeRecord]:
+        """Saved intakes, most recently changed first, each with its latest urgency."""
+        where, args = (" WHERE i.kind = ?", (kind,)) if kind else ("", ())
+        rows = self.conn.execute(self._SELECT + where + " ORDER BY i.updated_at DESC, i.ref",
+                                 args).fetchall()
+        return [self._record(r) for r in rows]
+
+    def latest_unfinished(self, kind: Kind) -> str | None:
+        """The reference code of the most recently changed unfinished intake of this kind."""
+        row = self.conn.execute(
+            "SELECT ref FROM intake WHERE kind = ? AND finished_at IS NULL "
+            "ORDER BY updated_at DESC LIMIT 1", (kind,)).fetchone()
+        return None if row is None else row["ref"]
+
+    def finish(self, ref: str) -> None:
+        """Mark the intake finished (it can still be changed; it is no longer "unfinished")."""
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            cur = db.execute("UPDATE intake SET finished_at = ?, updated_at = ? "
+                             "WHERE ref = ? AND finished_at IS NULL", (at, at, ref))
+            if cur.rowcount:
+                self._audit(db, ref, at, "status", "status", _dump("open"), _dump("finished"))
+
+    def reopen(self, ref: str) -> None:
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            cur = db.execute("UPDATE intake SET finished_at = NULL, updated_at = ? "
+                             "WHERE ref = ? AND finished_at IS NOT NULL", (at, ref))
+            if cur.rowcount:
+                self._audit(db, ref, at, "status", "status", _dump("finished"), _dump("open"))
+
+    def delete(self, ref: str) -> None:
+        """Remove the intake with its answers, notes, results and audit trail."""
+        with self._write() as db:
+            self._require(db, ref)
+            db.execute("DELETE FROM intake WHERE ref = ?", (ref,))
+
+    # -- answers
+
+    def answers(self, ref: str) -> dict[str, Any]:
+        """field -> value, in the order first answered (None = asked, not known)."""
+        rows = self.conn.execute("SELECT field, value FROM answer WHERE ref = ? ORDER BY seq",
+                                 (ref,)).fetchall()
+        return {r["field"]: json.loads(r["value"]) for r in rows}
+
+    def history(self, ref: str) -> list[str]:
+        """The answered fields in the order first answered."""
+        return list(self.answers(ref))
+
+    def set_answer(self, ref: str, field: str, value: Any) -> bool:
+        """Save one answer (committed before returning). Returns False when unchanged."""
+        new = _dump(value)
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            row = db.execute("SELECT value FROM answer WHERE ref = ? AND field = ?",
+                             (ref, field)).fetchone()
+            if row is not None and row["value"] == new:
+                return False
+            if row is None:
+                seq = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM answer WHERE ref = ?",
+                                 (ref,)).fetchone()[0]
+                db.execute("INSERT INTO answer (ref, field, value, seq, answered_at) "
+                           "VALUES (?, ?, ?, ?, ?)", (ref, field, new, seq, at))
+            else:
+                db.execute("UPDATE answer SET value = ?, answered_at = ? WHERE ref = ? AND field = ?",
+                           (new, at, ref, field))
+            self._audit(db, ref, at, "answer", field, row["value"] if row else None, new)
+            self._touch(db, ref, at)
+        return True
+
+    def clear_answer(self, ref: str, field: str) -> bool:
+        """Remove an answer (the question becomes unasked). Returns False when there was none."""
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            row = db.execute("SELECT value FROM answer WHERE ref = ? AND field = ?",
+                             (ref, field)).fetchone()
+            if row is None:
+                return False
+            db.execute("DELETE FROM answer WHERE ref = ? AND field = ?", (ref, field))
+            self._audit(db, ref, at, "answer", field, row["value"], None)
+            self._touch(db, ref, at)
+        return True
+
+    # -- notes
+
+    def set_note(self, ref: str, field: str | None, text: str) -> bool:
+        """The note on one question (`field`) or on the whole intake (None); empty text removes
+        it. Returns False when unchanged."""
+        key = field or INTAKE_NOTE
+        text = text.strip()
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            row = db.execute("SELECT text FROM note WHERE ref = ? AND field = ?",
+                             (ref, key)).fetchone()
+            old = row["text"] if row else None
+            if (old or "") == text:
+                return False
+            if text:
+                db.execute("INSERT INTO note (ref, field, text, updated_at) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (ref, field) DO UPDATE SET text = excluded.text, "
+                           "updated_at = excluded.updated_at", (ref, key, text, at))
+            else:
+                db.execute("DELETE FROM note WHERE ref = ? AND field = ?", (ref, key))
+            self._audit(db, ref, at, "note", key, None if old is None else _dump(old),
+                        _dump(text) if text else None)
+            self._touch(db, ref, at)
+        return True
+
+    def notes(self, ref: str) -> dict[str | None, str]:
+        """field -> note; the key None holds the note on the whole intake."""
+        rows = self.conn.execute("SELECT field, text FROM note WHERE ref = ? ORDER BY field",
+                                 (ref,)).fetchall()
+        return {(r["field"] or None): r["text"] for r in rows}
+
+    # -- results
+
+    def save_result(self, ref: str, result: Result) -> int:
+        """Keep a result (with the rule base name, version and hash it came from); returns its
+        id. Earlier results are kept: `results(ref)` is the history."""
+        name, version, digest = _rulebase_ref(result.rulebase)
+        at = now()
+        with self._write() as db:
+            self._require(db, ref)
+            cur = db.execute(
+                "INSERT INTO result (ref, at, rulebase_name, rulebase_version, rulebase_hash, "
+                "urgency, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ref, at, name, version, digest, result.urgency.value if result.urgency else None,
+                 result.model_dump_json()))
+            return int(cur.lastrowid)
+
+    def results(self, ref: str) -> list[StoredResult]:
+        """Every stored result of the intake, oldest first."""
+        rows = self.conn.execute("SELECT * FROM result WHERE ref = ? ORDER BY id", (ref,)).fetchall()
+        return [StoredResult(r["id"], r["at"], r["rulebase_name"], r["rulebase_version"],
+                             r["rulebase_hash"], Result.model_validate_json(r["result"]))
+                for r in rows]
+
+    def latest_stored_result(self, ref: str) -> StoredResult | None:
+        row = self.conn.execute("SELECT * FROM result WHERE ref = ? ORDER BY id DESC LIMIT 1",
+                                (ref,)).fetchone()
+        if row is None:
+            return None
+        return StoredResult(row["id"], row["at"], row["rulebase_name"], row["rulebase_version"],
+                            row["rulebase_hash"], Result.model_validate_json(row["result"]))
+
+    def latest_result(self, ref: str) -> Result | None:
+        stored = self.latest_stored_result(ref)
+        return None if stored is None else stored.result
+
+    # -- audit
+
+    def audit(self, ref: str) -> list[AuditEntry]:
+        """Every change to the intake, oldest first."""
+        rows = self.conn.execute("SELECT * FROM audit WHERE ref = ? ORDER BY id", (ref,)).fetchall()
+        return [AuditEntry(r["at"], r["what"],
+                           None if r["what"] == "status" or r["field"] == INTAKE_NOTE else r["field"],
+                           _load(r["old"]), _load(r["new"]))
+                for r in rows]
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (no `;` inside literals in our DDL)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+__all__ = [
+    "ABSENT", "AuditEntry", "DB_ENV", "DatabaseError", "DuplicateRefError", "IntakeRecord",
+    "InvalidRefError", "MIGRATIONS", "SCHEMA_V1", "SCHEMA_VERSION", "SchemaTooNewError", "Store",
+    "StoreError", "StoredResult", "UnknownRefError", "check_ref", "default_db_path", "new_ref",
+]
