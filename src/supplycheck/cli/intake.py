@@ -1,10 +1,171 @@
-"""`supplycheck intake ...`: guided intakes for lactation consultants."""
+"""`supplycheck intake ...`: guided intakes for lactation consultants, saved in a database.
+
+Parses options, calls `supplycheck.store` and `supplycheck.consult`, prints. Nothing decided here.
+"""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
 import click
+from rich.text import Text
+
+from ..consult import records, session, views
+from ..consult.explain import explain
+from ..rulebase import RuleBase
+from ..store import DB_ENV, Store, check_ref
+from .common import console, rules_option
+
+
+def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds `--db PATH` (or $SUPPLYCHECK_DB; default: the user data folder) and passes an open
+    `store`."""
+
+    @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), envvar=DB_ENV,
+                  help="Database file (default: supplycheck.db in your user data folder; "
+                       f"${DB_ENV} overrides).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> Any:
+        with Store(db_path) as store:
+            return func(*args, store=store, **kwargs)
+
+    return wrapper
 
 
 @click.group("intake")
 def intake_group() -> None:
-    """Saved, resumable intakes with explanations and referral letters."""
+    """Saved, resumable intakes with explanations and referral letters.
+
+    An intake is known by a reference code you choose (letters, digits, - and _, with at least
+    one digit, e.g. LC-0042), never by a name.
+    """
+
+
+def _interview(store: Store, rulebase: RuleBase, ref: str) -> None:
+    session.run(store, rulebase, ref, console())
+
+
+@intake_group.command("new")
+@click.argument("ref")
+@db_option
+@rules_option
+def new_command(ref: str, store: Store, rulebase: RuleBase) -> None:
+    """Start a new intake under the reference code REF."""
+    record = store.create(check_ref(ref), "intake", rulebase)
+    _interview(store, rulebase, record.ref)
+
+
+@intake_group.command("resume")
+@click.argument("ref", required=False)
+@db_option
+@rules_option
+def resume_command(ref: str | None, store: Store, rulebase: RuleBase) -> None:
+    """Go on with intake REF (default: the most recently changed unfinished one)."""
+    if ref is None:
+        ref = store.latest_unfinished("intake")
+        if ref is None:
+            raise click.ClickException("no unfinished intake to resume; give a reference code")
+    store.require(ref)
+    _interview(store, rulebase, ref)
+
+
+@intake_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include parents' screenings saved here.")
+@db_option
+def list_command(show_all: bool, store: Store) -> None:
+    """Saved intakes, most recently changed first, with their urgency."""
+    rows = store.list(None if show_all else "intake")
+    out = console()
+    if not rows:
+        out.print(f"No saved intakes in {store.path}.")
+        return
+    out.print(views.intake_table(rows))
+
+
+@intake_group.command("show")
+@click.argument("ref")
+@click.option("--explain", "with_explain", is_flag=True,
+              help="The rule, answers, derived values and source behind every finding, and the "
+                   "unanswered questions that could raise the urgency.")
+@click.option("--audit", "with_audit", is_flag=True, help="Every change, with its time.")
+@db_option
+@rules_option
+def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, rulebase: RuleBase) -> None:
+    """Show intake REF: findings, answers and notes."""
+    now = records.current(store, rulebase, ref)
+    out = console()
+    out.print(views.header(now))
+    if now.rulebase_changed:
+        out.print(Text(f"The loaded rule base is {rulebase.name} {rulebase.version} "
+                       f"({rulebase.content_hash[:12]}): run `supplycheck intake rescore {ref}` to "
+                       "score this intake with it.", style="yellow"))
+    records.check_codes(rulebase, ref, now.stored)
+    out.print(views.findings_panel(rulebase, now.result, title="Findings"))
+    out.print(views.answers_view(rulebase, now.answers, now.notes))
+    if with_explain:
+        out.print()
+        out.rule(Text("Why", style="bold"), align="left")
+        out.print(views.explanation_view(explain(rulebase, now.result)))
+    if with_audit:
+        out.print()
+        out.rule(Text("Changes", style="bold"), align="left")
+        out.print(views.audit_table(rulebase, store.audit(ref)))
+
+
+@intake_group.command("export")
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(records.FORMATS), default="html", show_default=True)
+@click.option("--to", "recipient", type=click.Choice([r.value for r in records.RECIPIENTS]),
+              default="baby_doctor", show_default=True, help="Who the letter is addressed to.")
+@click.option("--paper", type=click.Choice(["auto", "a4", "letter"]), default="auto", show_default=True,
+              help="HTML page size when printed (auto: the print dialog decides).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (atomically) instead of standard output.")
+@db_option
+@rules_option
+def export_command(ref: str, fmt: str, recipient: str, paper: str, output: Path | None,
+                   store: Store, rulebase: RuleBase) -> None:
+    """A referral letter for intake REF (HTML to print, Markdown, or JSON)."""
+    text, now = records.export(store, rulebase, ref, fmt, recipient, paper=paper)  # type: ignore[arg-type]
+    err = console(stderr=True)
+    if now.rulebase_changed:
+        err.print(f"note: {ref} was scored with rule base {now.stored.rulebase_version}; the loaded "
+                  f"one is {rulebase.version}. The letter shows the stored result; "
+                  f"`supplycheck intake rescore {ref}` updates it.", markup=False)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    records.write_atomic(output, text)
+    err.print(f"Wrote {output}", markup=False)
+
+
+@intake_group.command("rescore")
+@click.argument("refs", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Show what would change; keep the stored results.")
+@db_option
+@rules_option
+def rescore_command(refs: tuple[str, ...], dry_run: bool, store: Store, rulebase: RuleBase) -> None:
+    """Score saved intakes (default: all) with the current rule base and show what changed."""
+    reports = records.rescore(store, rulebase, list(refs) or None, save=not dry_run)
+    out = console()
+    out.print(views.rescore_view(rulebase, reports))
+    changed = sum(1 for r in reports if r.diff.changed)
+    out.print(Text(f"\n{len(reports)} intake{'s' * (len(reports) != 1)} rescored with "
+                   f"{rulebase.name} {rulebase.version}; {changed} changed"
+                   + (" (dry run: nothing saved)" if dry_run else "") + ".", style="bold"))
+
+
+@intake_group.command("delete")
+@click.argument("ref")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+def delete_command(ref: str, yes: bool, store: Store) -> None:
+    """Delete intake REF with its answers, notes, results and audit trail."""
+    record = store.require(ref)
+    if not yes:
+        click.confirm(f"Delete intake {record.ref} ({record.answered} answers) and its history? "
+                      "This cannot be undone", abort=True)
+    store.delete(record.ref)
+    console().print(f"Deleted {record.ref}.")

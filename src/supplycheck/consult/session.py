@@ -1,0 +1,301 @@
+"""The consultant's guided intake in a terminal.
+
+Questions come in interview order with clinical wording and field ids, one at a time, through
+the shared question widget (`supplycheck.ask`). Every answer is saved the moment it is given
+and the findings panel is shown again when the findings change. `←` (or typing `back`) at any
+question opens the intake menu: continue, the previous question, jump to a section, change any
+answer, a note on a question or on the whole intake, the reasoning so far, finish, or save and
+quit. Ctrl-C saves and quits (everything given so far is already stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from .. import interview
+from ..ask import Action, ask
+from ..result import Result
+from ..rulebase.loader import RuleBase
+from ..rulebase.models import Question
+from ..store import Store
+from ..summary import answer_text
+from . import records, views
+from .explain import explain
+from .privacy import identifying_details, warning_text
+
+
+class Outcome(str, Enum):
+    quit = "quit"  # saved, to be resumed
+    finished = "finished"
+
+
+class _Menu(str, Enum):
+    cont = "continue"
+    previous = "previous"
+    section = "section"
+    change = "change"
+    note = "note"
+    intake_note = "intake_note"
+    explain = "explain"
+    finish = "finish"
+    quit = "quit"
+
+
+@dataclass
+class Session:
+    """One consultant working on one saved intake."""
+
+    store: Store
+    rulebase: RuleBase
+    ref: str
+    console: Console
+    input: Any = None  # prompt_toolkit input/output (tests pass pipes; None = the terminal)
+    output: Any = None
+    queue: list[str] = field(default_factory=list)  # questions to go through next (a section)
+    current: str | None = None  # the question being asked or last asked
+    result: Result | None = None
+    _section: str | None = None
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> Outcome:
+        self.result = records.refresh(self.store, self.rulebase, self.ref)
+        self._intro()
+        while True:
+            q = self._next_question()
+            if q is None:
+                self.console.print(Text("All questions that apply have been answered.", style="bold green"))
+                outcome = self._menu(finished_default=True)
+            else:
+                outcome = self._ask(q)
+            if outcome is not None:
+                return outcome
+
+    def _intro(self) -> None:
+        record = self.store.require(self.ref)
+        answers = self.store.answers(self.ref)
+        self.console.print(Text.assemble(
+            ("Intake ", "bold"), (self.ref, "bold cyan"),
+            f" · {len(answers)} answered · rule base {self.rulebase.name} {self.rulebase.version}"
+            f" · {'finished' if record.finished else 'open'}"))
+        self.console.print(Text(f"Saved as you go in {self.store.path}", style="dim"))
+        self.console.print(Text("At any question: ← or 'back' opens the menu (sections, changes, "
+                                "notes, reasoning); Ctrl-C saves and quits.", style="dim"))
+        if answers:
+            self._panel(force=True)
+
+    def _answers(self) -> dict[str, Any]:
+        return self.store.answers(self.ref)
+
+    def _next_question(self) -> Question | None:
+        answers = self._answers()
+        known = interview.facts(self.rulebase, answers)
+        while self.queue:
+            qid = self.queue[0]
+            q = self.rulebase.questions[qid]
+            if interview.is_asked(self.rulebase, q, known):
+                return q
+            self.queue.pop(0)
+        return interview.next_question(self.rulebase, answers)
+
+    def _ask(self, q: Question) -> Outcome | None:
+        answers = self._answers()
+        self.current = q.id
+        section = self.rulebase.section_of[q.id]
+        if section.id != self._section:
+            self._section = section.id
+            self.console.rule(Text(section.title.clinical, style="bold"), align="left", style="dim")
+        progress = interview.progress(self.rulebase, answers, q)
+        answer = ask(self.rulebase, q, audience="clinical", default=answers.get(q.id),
+                     allow_back=True, qmark=f"{progress.position}/{progress.total}",
+                     input=self.input, output=self.output)
+        if answer.action is Action.quit:
+            return self._quit()
+        if answer.action is Action.back:
+            return self._menu()
+        if self.queue and self.queue[0] == q.id:
+            self.queue.pop(0)
+        self._save(q.id, answer.value)
+        return None
+
+    def _save(self, field_id: str, value: Any) -> None:
+        before = self.result
+        self.store.set_answer(self.ref, field_id, value)
+        self.result = records.refresh(self.store, self.rulebase, self.ref)
+        self._panel(before=before)
+
+    def _panel(self, *, before: Result | None = None, force: bool = False) -> None:
+        assert self.result is not None
+        changed = force or before is None or _findings(before) != _findings(self.result)
+        if changed:
+            answers = self._answers()
+            todo = interview.questions_to_ask(self.rulebase, answers)
+            left = sum(1 for q in todo if q.id not in answers)
+            self.console.print(views.findings_panel(
+                self.rulebase, self.result, subtitle=f"{self.ref} · {len(answers)} answered · {left} to go"))
+        else:
+            self.console.print(views.status_line(self.rulebase, self.result))
+
+    def _quit(self) -> Outcome:
+        self.console.print(Text.assemble(
+            "Saved. Resume with: ", (f"supplycheck intake resume {self.ref}", "bold")))
+        return Outcome.quit
+
+    # ------------------------------------------------------------------ the menu
+
+    def _select(self, message: str, choices: list[tuple[str, Any]], default: Any = None,
+                search: bool = False) -> Any:
+        """A list to pick from; None when the consultant presses Ctrl-C."""
+        import questionary
+        from questionary import Choice
+
+        items = [Choice(label, value=value) for label, value in choices]
+        chosen = next((c for c in items if c.value == default), None)
+        try:
+            return questionary.select(message, choices=items, default=chosen, qmark="»",
+                                      use_jk_keys=False, use_search_filter=search,
+                                      instruction="(type to filter)" if search else " ",
+                                      input=self.input, output=self.output).unsafe_ask()
+        except (KeyboardInterrupt, EOFError):
+            return None
+
+    def _menu(self, finished_default: bool = False) -> Outcome | None:
+        """The intake menu; returns an outcome to stop, None to go on with the questions."""
+        while True:
+            answers = self._answers()
+            nxt = self._next_question()
+            prev = self._previous(answers)
+            choices: list[tuple[str, Any]] = []
+            if nxt is not None:
+                choices.append((f"Continue: {nxt.clinical}", _Menu.cont))
+            if prev is not None:
+                choices.append((f"Previous question: {self.rulebase.questions[prev].clinical}",
+                                _Menu.previous))
+            choices += [
+                ("Jump to a section…", _Menu.section),
+                ("Change an answer…", _Menu.change),
+                ("Note on a question…", _Menu.note),
+                ("Note on the whole intake", _Menu.intake_note),
+                ("Explain the findings so far", _Menu.explain),
+                ("Finish the intake", _Menu.finish),
+                ("Save and quit", _Menu.quit),
+            ]
+            default = _Menu.finish if finished_default or nxt is None else _Menu.cont
+            choice = self._select(f"Intake {self.ref}", choices, default)
+            if choice is None or choice is _Menu.quit:
+                return self._quit()
+            if choice is _Menu.cont:
+                return None
+            if choice is _Menu.previous and prev is not None:
+                return self._revisit(prev)
+            if choice is _Menu.section:
+                if self._jump():
+                    return None
+            elif choice is _Menu.change:
+                qid = self._pick_question("Change which answer?", answered_only=True)
+                if qid:
+                    return self._revisit(qid)
+            elif choice is _Menu.note:
+                qid = self._pick_question("Note on which question?", default=self.current)
+                if qid:
+                    self._note(qid, f"Note on {self.rulebase.questions[qid].clinical} [{qid}]")
+            elif choice is _Menu.intake_note:
+                self._note(None, f"Note on intake {self.ref}")
+            elif choice is _Menu.explain:
+                assert self.result is not None
+                self.console.print(views.explanation_view(explain(self.rulebase, self.result)))
+            elif choice is _Menu.finish:
+                self.store.finish(self.ref)
+                self._panel(force=True)
+                self.console.print(Text.assemble(
+                    "Intake finished. A letter: ",
+                    (f"supplycheck intake export {self.ref} --format html --to baby_doctor", "bold")))
+                return Outcome.finished
+
+    def _previous(self, answers: dict[str, Any]) -> str | None:
+        """The question answered before the current one (first-answer order)."""
+        history = [f for f in answers if f in self.rulebase.questions]
+        if self.current in history:
+            i = history.index(self.current)
+            return history[i - 1] if i > 0 else None
+        return history[-1] if history else None
+
+    def _revisit(self, qid: str) -> Outcome | None:
+        """Ask an answered question again (its answer pre-selected)."""
+        return self._ask(self.rulebase.questions[qid])
+
+    def _jump(self) -> bool:
+        answers = self._answers()
+        todo = {q.id for q in interview.questions_to_ask(self.rulebase, answers)}
+        choices = []
+        for s in self.rulebase.sections:
+            applicable = [q for q in s.questions if q.id in todo]
+            done = sum(1 for q in applicable if q.id in answers)
+            choices.append((f"{s.title.clinical}  ({done}/{len(applicable)} answered)", s.id))
+        current_section = self.rulebase.section_of[self.current].id if self.current else None
+        sid = self._select("Jump to which section?", choices, current_section)
+        if sid is None:
+            return False
+        section = next(s for s in self.rulebase.sections if s.id == sid)
+        self.queue = [q.id for q in section.questions]
+        self._section = None  # show the section heading again
+        return True
+
+    def _pick_question(self, message: str, *, answered_only: bool = False,
+                       default: str | None = None) -> str | None:
+        answers = self._answers()
+        notes = self.store.notes(self.ref)
+        todo = interview.questions_to_ask(self.rulebase, answers)
+        choices = []
+        for q in todo:
+            if answered_only and q.id not in answers:
+                continue
+            shown = answer_text(self.rulebase, q.id, answers[q.id], "clinical") if q.id in answers else "—"
+            mark = "  ✎" if q.id in notes else ""
+            choices.append((f"{self.rulebase.section_of[q.id].title.clinical} · {q.clinical} "
+                            f"[{q.id}]: {shown}{mark}", q.id))
+        if not choices:
+            self.console.print(Text("No answers yet.", style="dim"))
+            return None
+        return self._select(message, choices, default, search=True)
+
+    def _note(self, field_id: str | None, message: str) -> None:
+        import questionary
+
+        text = self.store.notes(self.ref).get(field_id, "")
+        while True:
+            try:
+                text = questionary.text(message, default=text, qmark="✎",
+                                        instruction="(empty removes it)",
+                                        input=self.input, output=self.output).unsafe_ask()
+            except (KeyboardInterrupt, EOFError):
+                return
+            details = identifying_details(text)
+            if not details:
+                break
+            self.console.print(Text(warning_text(details), style="bold yellow"))
+            what = self._select("What now?", [("Edit the note", "edit"), ("Save it anyway", "save"),
+                                              ("Discard the change", "discard")], "edit")
+            if what == "save":
+                break
+            if what in ("discard", None):
+                return
+        if self.store.set_note(self.ref, field_id, text):
+            self.console.print(Text("Note saved." if text.strip() else "Note removed.", style="green"))
+
+
+def _findings(result: Result) -> dict[str, Any]:
+    data = result.contract_dict()
+    data.pop("id", None)
+    data.pop("rulebase", None)
+    return data
+
+
+def run(store: Store, rulebase: RuleBase, ref: str, console: Console, **io: Any) -> Outcome:
+    """Run the interview on a saved intake until the consultant quits or finishes."""
+    return Session(store, rulebase, ref, console, **io).run()
