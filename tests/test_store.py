@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from supplycheck import evaluate
@@ -264,3 +265,39 @@ def test_two_processes_writing_to_the_same_file(tmp_path):
         assert len([e for e in store.audit("SHARED-1") if e.what == "note"]) == 2 * n
         seqs = [r[0] for r in store.conn.execute("SELECT seq FROM answer WHERE ref = 'SHARED-1'")]
         assert len(set(seqs)) == len(seqs)
+
+
+def test_resume_after_the_process_is_killed_mid_interview(tmp_path):
+    """SIGKILL a real `supplycheck intake new` in a pseudo-terminal while an answer is being
+    typed: every answer given before is kept, and `resume` goes on from there."""
+    import signal
+
+    from consult_pty import ENTER, Terminal
+
+    db = tmp_path / "killed.db"
+    t = Terminal("intake", "new", "LC-0301", db=db)
+    t.answer("infant_age_days", "12" + ENTER)
+    t.answer("gestational_age_weeks", "36" + ENTER)
+    t.answer("multiple_birth", ENTER)  # Yes
+    t.answer("birth_weight_g", "31")  # being typed when the power goes
+    t.child.kill(signal.SIGKILL)
+    t.child.expect(pexpect.EOF)
+    t.child.close()
+    assert t.child.signalstatus == signal.SIGKILL
+
+    with Store(db) as store:
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.answers("LC-0301") == {"infant_age_days": 12, "gestational_age_weeks": 36,
+                                            "multiple_birth": "yes"}
+        assert store.latest_unfinished("intake") == "LC-0301"
+
+    t = Terminal("intake", "resume", db=db)  # no code: the latest unfinished intake
+    t.wait("3 answered")
+    t.answer("birth_weight_g", "3100" + ENTER)
+    t.answer("current_weight_g", "\x03")
+    t.wait("Resume with")
+    assert t.finish() == 0
+    with Store(db) as store:
+        assert store.history("LC-0301") == [
+            "infant_age_days", "gestational_age_weeks", "multiple_birth", "birth_weight_g"]
+        assert store.answers("LC-0301")["birth_weight_g"] == 3100
