@@ -38,6 +38,23 @@ def gain_g_per_day(birth_weight_g: float, current_weight_g: float, weight_age: i
     return round((current_weight_g - birth_weight_g) / (weight_age - ASSUMED_REGAIN_DAY), 1)
 
 
+def gain_vs_minimum_pct(birth_weight_g: float, current_weight_g: float, weight_age: int, *,
+                        minimum_g_per_day: list[list[float]]) -> float | None:
+    """Gain since birth weight was regained (assumed at day 10) as % of the least gain expected
+    over the same days, adding up each age band's lower bound. A band is [from_day, to_day,
+    g_per_day]; below 100 the baby has fallen behind even if recent gain looks normal."""
+    if weight_age < FIRST_GAIN_DAY or weight_age > minimum_g_per_day[-1][1]:
+        return None
+    expected = sum(max(0, min(weight_age, end) - max(ASSUMED_REGAIN_DAY, start)) * rate
+                   for start, end, rate in minimum_g_per_day)
+    return round((current_weight_g - birth_weight_g) / expected * 100, 1)
+
+
+def days_since_weighed(infant_age_days: int, weight_age: int) -> int:
+    """How long ago the current weight was taken."""
+    return infant_age_days - weight_age
+
+
 def age_band(infant_age_days: int) -> str:
     """Age band used for expected weight gain and normal behaviour."""
     if infant_age_days < 7:
@@ -57,13 +74,15 @@ AGE_BANDS = ("first_week", "weeks_1_to_4", "months_1_to_3", "months_3_to_6", "mo
              "over_12_months")
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (day_of_life, weight_loss_pct, weight_age, gain_g_per_day, age_band)
+    f.__name__: f for f in (day_of_life, weight_loss_pct, weight_age, gain_g_per_day,
+                            gain_vs_minimum_pct, days_since_weighed, age_band)
 }
 
 
 def inputs_of(function: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(required, optional) parameter names of a derive function."""
-    params = inspect.signature(function).parameters.values()
+    """(required, optional) answer names a derive function takes; keyword-only parameters are
+    settings from the rule base (`params:` in derived.yaml), not answers."""
+    params = [p for p in inspect.signature(function).parameters.values() if p.kind is not p.KEYWORD_ONLY]
     required = tuple(p.name for p in params if p.default is inspect.Parameter.empty)
     optional = tuple(p.name for p in params if p.default is not inspect.Parameter.empty)
     return required, optional
@@ -71,7 +90,8 @@ def inputs_of(function: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str,
 
 def compute(derived: list[tuple[str, Callable[..., Any]]], known: Mapping[str, Any]) -> dict[str, Any]:
     """Compute every derived value whose required inputs are known, in declaration order,
-    so a derived value may use an earlier one."""
+    so a derived value may use an earlier one. `derived` holds (name, function) pairs, the
+    function already bound to its rule-base settings."""
     values = dict(known)
     out: dict[str, Any] = {}
     for name, function in derived:

@@ -70,7 +70,7 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
         if code and code not in flags:
             is_mother = codes.red_flags[code].subject == "mother"
             flags[code] = (r.model.urgency.rank, int(is_mother))
-    # Any red flag of the baby leads: most urgent first, the baby's before the mother's.
+    # Most urgent first (the contract's order); at equal urgency the baby's lead the mother's.
     red_flags = sorted(flags, key=lambda c: flags[c])
 
     evidence = {r.id: _evidence(rulebase, r, facts) for r in fired if explain or r.model.factor}

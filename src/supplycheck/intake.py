@@ -107,6 +107,10 @@ def parse_intake(rulebase: RuleBase, raw: Mapping[str, Any]) -> Intake:
             answers[key] = parse_value(q, value)
         except (ValueError, TypeError):
             errors.append(FieldError(key, value, q.allowed()))
+    weighed_at, age = answers.get("weight_age_days"), answers.get("infant_age_days")
+    if weighed_at is not None and age is not None and weighed_at > age:
+        errors.append(FieldError("weight_age_days", raw["weight_age_days"],
+                                 f"at most infant_age_days ({age}): a weight cannot be taken after today"))
     if errors:
         raise IntakeError(errors)
     intake_id = raw.get(ID_FIELD)

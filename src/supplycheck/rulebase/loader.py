@@ -5,7 +5,9 @@ Every problem is collected with its file and line; a rule base with errors is ne
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -85,7 +87,10 @@ class RuleBase:
 
     @cached_property
     def derive_functions(self) -> list[tuple[str, Callable[..., Any]]]:
-        return [(d.id, derive.FUNCTIONS[d.function]) for d in self.derived]
+        """(name, function bound to its settings) for every derived value, in order."""
+        return [(d.id, functools.wraps(derive.FUNCTIONS[d.function])(
+                    functools.partial(derive.FUNCTIONS[d.function], **d.params)))
+                 for d in self.derived]
 
     @cached_property
     def rules_by_id(self) -> dict[str, CompiledRule]:
@@ -221,6 +226,10 @@ class _Loader:
                 continue
             if dv.id in symbols:
                 self.problem(dfile, line, f"derived {dv.id}: name already used")
+                continue
+            settings = {p.name for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY}
+            if set(dv.params) != settings:
+                self.problem(dfile, line, f"derived {dv.id}: params must be exactly: {', '.join(sorted(settings)) or 'none'}")
                 continue
             required, optional = derive.inputs_of(function)
             inputs: list[str] = []

@@ -143,6 +143,7 @@ class Derived(_Strict):
     function: str
     label: Wording
     description: str
+    params: dict[str, Any] = {}
     unit: str = ""
     values: list[str] = []
     source: list[str] = []
