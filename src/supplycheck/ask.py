@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -26,6 +28,8 @@ from typing import Any, Literal
 from .rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 Audience = Literal["parent", "clinical"]
+
+MAX_WIDTH = 80
 
 # The contract field that holds the baby's age now: only there does a date mean a date of birth.
 DATE_OF_BIRTH_FIELDS = frozenset({"infant_age_days"})
@@ -330,17 +334,28 @@ def ask(rulebase: Any, question: Question, *, audience: Audience = "parent", def
     """
     del rulebase  # the question carries everything shown; kept in the signature for callers
     show_help = False
+    width = _width(output)
     while True:
-        message = question_text(question, audience)
+        # prompt_toolkit does not wrap the lines above the input line: wrap them here
+        indent = " " * (len(qmark) + 1)
+        message = textwrap.fill(question_text(question, audience), width - 1, initial_indent=indent,
+                                subsequent_indent=indent)[len(indent):]
         if show_help and question.help:
-            message += "\n  " + question.help.strip().replace("\n", "\n  ") + "\n "
+            message += "\n" + textwrap.fill(question.help.strip(), width - 1, initial_indent=indent,
+                                            subsequent_indent=indent) + "\n" + indent.rstrip()
+        last = len(message.rsplit("\n", 1)[-1]) + (len(qmark) + 1 if "\n" not in message else 0)
         try:
             if question.is_numeric:
-                raw = _ask_number(question, message, audience, default, allow_back, qmark, today, input, output)
+                raw = _ask_number(question, message, audience, default, allow_back, qmark, today,
+                                  width, input, output)
             elif question.type is FieldType.multi:
-                raw = _ask_multi(question, message, audience, default, allow_back, qmark, input, output)
+                raw = _ask_multi(question, message, audience, default, allow_back, qmark,
+                                 _fit(last, width, _instruction(audience, "multi", allow_back, bool(question.help))),
+                                 input, output)
             else:
-                raw = _ask_select(question, message, audience, default, allow_back, qmark, input, output)
+                raw = _ask_select(question, message, audience, default, allow_back, qmark,
+                                  _fit(last, width, _instruction(audience, "select", allow_back, bool(question.help))),
+                                  input, output)
         except (KeyboardInterrupt, EOFError):
             return Answer.quit()
         if raw == _HELP:
@@ -387,6 +402,20 @@ def _run(prompt: Any, extra_keys: Any) -> Any:
     return prompt.unsafe_ask()
 
 
+def _width(output: Any) -> int:
+    """Columns to wrap to: the terminal's, at most MAX_WIDTH."""
+    try:
+        columns = output.get_size().columns if output is not None else shutil.get_terminal_size().columns
+    except (OSError, ValueError, AttributeError):  # no terminal size to be had: the default
+        columns = MAX_WIDTH
+    return max(30, min(columns or MAX_WIDTH, MAX_WIDTH))
+
+
+def _fit(used: int, width: int, instruction: str) -> str:
+    """The instruction after the question if it fits on its line, else on the next."""
+    return instruction if used + 2 + len(instruction) < width else "\n  " + instruction
+
+
 def _instruction(audience: Audience, kind: str, allow_back: bool, has_help: bool) -> str:
     parts = []
     if kind == "multi":
@@ -399,7 +428,7 @@ def _instruction(audience: Audience, kind: str, allow_back: bool, has_help: bool
 
 
 def _ask_select(question: Question, message: str, audience: Audience, default: Any,
-                allow_back: bool, qmark: str, input: Any, output: Any) -> Any:
+                allow_back: bool, qmark: str, instruction: str, input: Any, output: Any) -> Any:
     import questionary
     from questionary import Choice, Separator
 
@@ -416,14 +445,13 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
     initial = default if default in values else None
     prompt = questionary.select(
         message, choices=choices, default=initial, qmark=qmark, use_jk_keys=False,
-        instruction=_instruction(audience, "select", allow_back, bool(question.help)),
-        input=input, output=output)
+        instruction=instruction, input=input, output=output)
     raw = _run(prompt, _keys(allow_back))
     return None if raw == _UNSURE else raw
 
 
 def _ask_multi(question: Question, message: str, audience: Audience, default: Any,
-               allow_back: bool, qmark: str, input: Any, output: Any) -> Any:
+               allow_back: bool, qmark: str, instruction: str, input: Any, output: Any) -> Any:
     import questionary
     from questionary import Choice, Separator
 
@@ -446,8 +474,7 @@ def _ask_multi(question: Question, message: str, audience: Audience, default: An
 
     prompt = questionary.checkbox(
         message, choices=choices, qmark=qmark, validate=validate, use_jk_keys=False,
-        instruction=_instruction(audience, "multi", allow_back, bool(question.help)),
-        input=input, output=output)
+        instruction=instruction, input=input, output=output)
     raw = _run(prompt, _keys(allow_back))
     if raw in (_HELP, _BACK, _QUIT):
         return raw
@@ -459,17 +486,21 @@ def _ask_multi(question: Question, message: str, audience: Audience, default: An
 
 
 def _ask_number(question: Question, message: str, audience: Audience, default: Any,
-                allow_back: bool, qmark: str, today: date | None, input: Any, output: Any) -> Any:
+                allow_back: bool, qmark: str, today: date | None, width: int, input: Any,
+                output: Any) -> Any:
     import questionary
 
     words = LABELS[audience]
     hint = number_hint(question, audience)
-    extras = [f"'{words['unsure'].lower()}'"]
+    extras = [f"{words['unsure'].lower()}"]
     if question.help:
-        extras.append("? help")
+        extras.append("? for help")
     if allow_back:
-        extras.append("'back'")
-    instruction = f"({hint}; or {', '.join(extras)})"
+        extras.append("back")
+    # the hint on its own line, then the answer on the next: long questions stay readable
+    line = textwrap.fill(f"{hint[0].upper()}{hint[1:]}. Or type: {' · '.join(extras)}", width - 1,
+                         initial_indent="  ", subsequent_indent="  ")
+    instruction = f"\n{line}\n  ›"
 
     def validate(text: str) -> bool | str:
         w = _word(text)

@@ -1,15 +1,80 @@
-"""`supplycheck screen`: the interactive screening for parents (see supplycheck.screen)."""
+"""`supplycheck screen`: the interactive screening for parents (see supplycheck.screen).
+
+Parses options, calls `supplycheck.screen`, prints. No clinical logic here.
+"""
 
 from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
 
 import click
 
 from ..rulebase import RuleBase
-from .common import rules_option
+from .common import EXIT_USAGE, console, rules_option
+
+MAX_WIDTH = 80
+
+NO_TERMINAL = (
+    "supplycheck screen asks its questions in an interactive terminal, and none is attached here.\n"
+    "To screen from a file of answers instead, run:\n"
+    "    supplycheck screen --answers FILE.yaml\n"
+    "(examples are in examples/answers/; `supplycheck rules fields` lists every question id)."
+)
+
+
+def _console():
+    out = console()
+    out.width = min(shutil.get_terminal_size((MAX_WIDTH, 24)).columns, MAX_WIDTH)
+    return out
 
 
 @click.command("screen")
+@click.option("--resume", is_flag=True, help="Continue the most recent unfinished screening.")
+@click.option("--answers", "answers_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Answer the questions from a YAML or JSON file instead of asking (no terminal needed).")
+@click.option("--save", "save_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the summary to FILE: .md (Markdown), .html (printable page) or .json.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Database of saved screenings (default: $SUPPLYCHECK_DB, or your user data folder).")
 @rules_option
-def screen_command(rulebase: RuleBase) -> None:
+def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path | None = None,
+                   save_file: Path | None = None, db_path: Path | None = None) -> None:
     """Answer a few questions and get a summary: who to see, how soon, what to try now."""
-    raise click.ClickException("the interactive screening is not built yet")
+    from .. import screen
+
+    if save_file is not None:
+        _check_save_format(save_file)
+    out = _console()
+    if answers_file is not None:
+        if resume:
+            raise click.UsageError("--answers and --resume cannot be used together")
+        done = screen.run_replay(rulebase, screen.load_answers(answers_file), out)
+        if save_file is not None:
+            screen.save_summary(save_file, rulebase, done.result)
+            out.print(f"Saved the summary to {save_file}.", markup=False)
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        console(stderr=True).print(NO_TERMINAL, markup=False, highlight=False)
+        raise SystemExit(EXIT_USAGE)
+    from ..store import Store
+
+    with Store(db_path) as store:
+        term = screen.Terminal(out)
+        outcome = screen.run(rulebase, store, term, resume=resume)
+        if outcome.result is None:
+            return
+        if save_file is not None:
+            screen.save_summary(save_file, rulebase, outcome.result)
+            out.print(f"Saved the summary to {save_file}.", markup=False)
+        else:
+            out.print()
+            screen.offer_to_save(rulebase, outcome.result, term)
+
+
+def _check_save_format(path: Path) -> None:
+    from ..screen import SAVE_FORMATS
+
+    if path.suffix.lower() not in SAVE_FORMATS:
+        raise click.BadParameter("use a file name ending in .md, .html or .json", param_hint="--save")

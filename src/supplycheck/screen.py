@@ -1,0 +1,430 @@
+"""The parents' screening: welcome, the questions (adaptive, with Back), red-flag interrupts,
+the summary, saving it; and the same flow replayed from a file of answers.
+
+Everything clinical comes from the core: `interview` says which question is next,
+`evaluate` decides, `summary.build` words the result, `render` lays it out. Every answer is
+saved in the store the moment it is given, so a killed terminal loses at most the answer being
+typed, and `resume` picks the screening up at the next question.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.text import Text
+
+from . import interview, summary as summary_mod
+from .ask import Action, ask
+from .errors import SupplycheckError
+from .evaluate import evaluate
+from .intake import parse_intake
+from .result import Result
+from .rulebase.loader import RuleBase
+
+SECONDS_PER_QUESTION = 8  # for the "about N minutes" in the welcome
+
+SAVE_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+                ".json": "json"}
+
+
+class ScreenError(SupplycheckError):
+    """A screening cannot run as asked (no terminal, an unreadable answers file, ...)."""
+
+
+class AnswersFileError(ScreenError):
+    def __init__(self, path: Path, detail: str):
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
+class SaveFormatError(ScreenError):
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path}: cannot tell the format from the extension; use .md, .html or .json")
+
+
+class Ending(str, Enum):
+    finished = "finished"  # every question asked
+    stopped = "stopped"  # stopped after a red flag: summary of the answers so far
+    paused = "paused"  # saved, to resume later
+    discarded = "discarded"  # quit and deleted
+
+
+@dataclass
+class Terminal:
+    """Where the screening talks: a rich console for what it shows, and the prompt_toolkit
+    input/output for its questions (None = the real terminal; tests pass a pipe)."""
+
+    console: Console
+    input: Any = None
+    output: Any = None
+    today: date | None = None
+
+    def prompt_kwargs(self) -> dict[str, Any]:
+        return {"input": self.input, "output": self.output}
+
+
+@dataclass
+class Outcome:
+    ending: Ending
+    ref: str | None
+    result: Result | None = None
+    summary: summary_mod.Summary | None = None
+
+
+# ------------------------------------------------------------------ what is shown
+
+def welcome(rulebase: RuleBase) -> Panel:
+    n = len(interview.questions_to_ask(rulebase, {}))
+    minutes = max(2, round(n * SECONDS_PER_QUESTION / 60))
+    body = Text()
+    body.append("A few plain questions about your baby, feeding and you. At the end you get a "
+                "short summary: whether what you see is usually normal, what may be affecting "
+                "your milk supply, who to see and how soon.\n\n")
+    body.append(f"It takes about {minutes} minutes; many questions are skipped if they don't "
+                "apply. Your answers stay on this computer: nothing is sent anywhere.\n\n")
+    body.append(rulebase.meta.disclaimer.parent.strip(), style="bold")
+    body.append("\n\n")
+    body.append("Keys: ", style="bold")
+    body.append("↑ ↓ and Enter to choose · ← to go back · ? to explain a question · "
+                "Ctrl-C to pause (your answers are kept).")
+    return Panel(body, title=Text(" supplycheck: checking on your milk supply ", style="bold"),
+                 title_align="left", padding=(0, 1))
+
+
+def section_header(progress: interview.Progress) -> Rule:
+    left = progress.remaining
+    more = "last question" if left == 0 else f"about {left + 1} questions to go"
+    return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + more, "dim")),
+                align="left")
+
+
+def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary_mod.Summary:
+    from .render.terminal import summary_renderable
+
+    built = summary_mod.build(rulebase, result, "parent")
+    term.console.print()
+    term.console.print(summary_renderable(built))
+    return built
+
+
+def show_red_flags(rulebase: RuleBase, result: Result, codes: list[str], console: Console) -> None:
+    from .render.terminal import red_flag_panel
+
+    console.print()
+    console.print(red_flag_panel(summary_mod.build(rulebase, result, "parent"), codes))
+
+
+# ------------------------------------------------------------------ saving the summary
+
+def render_file(path: Path, rulebase: RuleBase, result: Result) -> str:
+    """The summary in the format the file's extension names."""
+    kind = SAVE_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise SaveFormatError(path)
+    if kind == "json":
+        from .render.result_json import to_json
+        return to_json(result)
+    built = summary_mod.build(rulebase, result, "parent")
+    if kind == "html":
+        from .render.html import to_html
+        return to_html(built)
+    from .render.markdown import to_markdown
+    return to_markdown(built)
+
+
+def save_summary(path: Path, rulebase: RuleBase, result: Result) -> Path:
+    text = render_file(path, rulebase, result)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ScreenError(f"{path}: could not write the summary ({exc.strerror or exc})") from exc
+    return path
+
+
+# ------------------------------------------------------------------ the interactive flow
+
+@dataclass
+class Screening:
+    """One screening in progress: the answers, the order they were given (for Back), the red
+    flags already shown, and where it is saved."""
+
+    rulebase: RuleBase
+    store: Any
+    ref: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    shown_flags: set[str] = field(default_factory=set)
+    defaults: dict[str, Any] = field(default_factory=dict)  # earlier answers, offered again after Back
+
+    def save(self, field_id: str, value: Any) -> None:
+        if self.ref is None:
+            from .store import new_ref
+            self.ref = new_ref("screen")
+            self.store.create(self.ref, kind="screen", rulebase=self.rulebase)
+        self.store.set_answer(self.ref, field_id, value)
+        self.answers[field_id] = value
+        if field_id in self.history:
+            self.history.remove(field_id)
+        self.history.append(field_id)
+        self.defaults.pop(field_id, None)
+
+    def back(self) -> str | None:
+        """Forget the last answer (kept as the default when it is asked again)."""
+        if not self.history:
+            return None
+        field_id = self.history.pop()
+        self.defaults[field_id] = self.answers.pop(field_id, None)
+        if self.ref is not None:
+            self.store.clear_answer(self.ref, field_id)
+        return field_id
+
+    def result(self) -> Result:
+        return evaluate(self.rulebase, interview.relevant_answers(self.rulebase, self.answers))
+
+    def new_red_flags(self, result: Result) -> list[str]:
+        new = [c for c in result.red_flags if c not in self.shown_flags]
+        self.shown_flags.update(new)
+        return new
+
+
+def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, default: str | None = None) -> str | None:
+    """A plain list prompt for the flow's own questions; None on Ctrl-C / Ctrl-D."""
+    import questionary
+    from questionary import Choice
+
+    from .ask import _keys, _run
+
+    prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],
+                                default=default, qmark="»", use_jk_keys=False, instruction=" ",
+                                **term.prompt_kwargs())
+    try:
+        raw = _run(prompt, _keys(False))
+    except (KeyboardInterrupt, EOFError):
+        return None
+    return None if isinstance(raw, str) and raw.startswith("\0") else raw
+
+
+def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool) -> Screening:
+    """A new screening, or the most recent unfinished one (with `resume`, or when the person
+    says so)."""
+    latest = store.latest_unfinished("screen")
+    if latest is not None and not resume:
+        record = store.get(latest)
+        when = _local_time(record.updated_at) if record else "earlier"
+        choice = _choose(f"You have an unfinished screening from {when}. Continue it?",
+                         [("resume", "Yes, continue where I left off"), ("new", "No, start a new one")], term)
+        resume = choice != "new"
+    if resume:
+        if latest is None:
+            term.console.print("There is no unfinished screening to continue, so let's start a new one.\n")
+        else:
+            screening = Screening(rulebase, store, latest, store.answers(latest), store.history(latest))
+            n = len(screening.answers)
+            term.console.print(Text(f"Welcome back. Continuing your screening ({n} answers so far).",
+                                    style="bold"))
+            result = screening.result()
+            flags = screening.new_red_flags(result)
+            if flags:  # a reminder: they may have stopped right after seeing it
+                show_red_flags(rulebase, result, flags, term.console)
+            return screening
+    return Screening(rulebase, store)
+
+
+def _local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return iso
+
+
+def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False) -> Outcome:
+    """The interactive screening, from the welcome to the summary."""
+    console = term.console
+    console.print(welcome(rulebase))
+    screening = open_screening(rulebase, store, term, resume=resume)
+    ending = Ending.finished
+    section = None
+    while True:
+        question = interview.next_question(rulebase, screening.answers)
+        if question is None:
+            break
+        progress = interview.progress(rulebase, screening.answers, question)
+        if progress.section.id != section:
+            section = progress.section.id
+            console.print()
+            console.print(section_header(progress))
+        answer = ask(rulebase, question, audience="parent", default=screening.defaults.get(question.id),
+                     allow_back=bool(screening.history), qmark=f"[{progress.position}/{progress.total}]",
+                     today=term.today, **term.prompt_kwargs())
+        if answer.action is Action.back:
+            screening.back()
+            section = None  # show where we are again
+            continue
+        if answer.action is Action.quit:
+            choice = _quit_choice(term, screening)
+            if choice == "continue":
+                section = None
+                continue
+            if choice == "discard":
+                if screening.ref is not None:
+                    store.delete(screening.ref)
+                console.print("Your answers have been deleted. Take care.")
+                return Outcome(Ending.discarded, None)
+            _paused_message(term, screening)
+            return Outcome(Ending.paused, screening.ref)
+        screening.save(question.id, answer.value)
+        result = screening.result()
+        if result.status != "scored":
+            continue
+        flags = screening.new_red_flags(result)
+        if flags:
+            show_red_flags(rulebase, result, flags, console)
+            choice = _choose("Would you like to carry on with the questions?",
+                             [("continue", "Carry on: the rest helps to complete the picture"),
+                              ("stop", "Stop here and show my summary")], term)
+            if choice is None:
+                _paused_message(term, screening)
+                return Outcome(Ending.paused, screening.ref)
+            if choice == "stop":
+                ending = Ending.stopped
+                break
+            section = None
+    result = screening.result()
+    built = print_summary(rulebase, result, term)
+    if screening.ref is not None:
+        store.save_result(screening.ref, result)
+        if ending is Ending.finished:
+            store.finish(screening.ref)
+    return Outcome(ending, screening.ref, result, built)
+
+
+def _quit_choice(term: Terminal, screening: Screening) -> str:
+    if not screening.answers:
+        return "discard"
+    term.console.print()
+    choice = _choose("Your answers so far are saved on this computer. What would you like to do?",
+                     [("pause", "Save and quit: continue later with `supplycheck screen --resume`"),
+                      ("continue", "Keep going with the questions"),
+                      ("discard", "Quit and delete my answers")], term)
+    return choice or "pause"
+
+
+def _paused_message(term: Terminal, screening: Screening) -> None:
+    term.console.print(Text.assemble(
+        "\nSaved. To continue later, run: ", ("supplycheck screen --resume", "bold"),
+        "\nIf you are worried about your baby, don't wait: contact your baby's doctor or midwife."))
+
+
+def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | None:
+    """Ask whether to keep the summary as a file, and where."""
+    import questionary
+
+    kind = _choose("Would you like to save this summary as a file?",
+                   [("", "No, thanks"), (".html", "Yes, as a web page to print or share (.html)"),
+                    (".md", "Yes, as a text document (.md)"), (".json", "Yes, as data (.json)")], term)
+    if not kind:
+        return None
+    suggested = f"supplycheck-summary-{(term.today or date.today()).isoformat()}{kind}"
+    while True:
+        try:
+            name = questionary.text("Save as:", default=suggested, qmark="»",
+                                    **term.prompt_kwargs()).unsafe_ask()
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if not name or not name.strip():
+            return None
+        path = Path(name.strip()).expanduser()
+        if not path.suffix:
+            path = path.with_suffix(kind)
+        try:
+            save_summary(path, rulebase, result)
+        except ScreenError as exc:
+            term.console.print(Text(str(exc)))
+            continue
+        term.console.print(Text.assemble("Saved the summary to ", (str(path), "bold"), "."))
+        return path
+
+
+# ------------------------------------------------------------------ replay from a file
+
+def load_answers(path: Path) -> dict[str, Any]:
+    """Answers from a YAML or JSON file: a mapping of field -> value, or a golden case with an
+    `intake:` mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AnswersFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+            data = yaml.safe_load(text)
+    except (ValueError, Exception) as exc:  # yaml.YAMLError and json errors: not an answers file
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise AnswersFileError(path, f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
+                                     f"{str(exc).splitlines()[0]}") from exc
+    if isinstance(data, Mapping) and isinstance(data.get("intake"), Mapping):
+        data = data["intake"]
+    if not isinstance(data, Mapping):
+        raise AnswersFileError(path, "expected a mapping of question ids to answers")
+    return dict(data)
+
+
+@dataclass
+class Replay:
+    answers: dict[str, Any]  # as the interview would have recorded them (None = not given)
+    result: Result
+    red_flags_shown: list[list[str]]  # the interrupts, in order
+    not_asked: list[str]  # answers in the file that the interview would not ask
+    warnings: list[str]
+
+
+def replay(rulebase: RuleBase, raw: Mapping[str, Any],
+           on_red_flags: Callable[[Result, list[str]], None] | None = None) -> Replay:
+    """Walk the interview with answers from a file: each question the flow would ask gets the
+    file's answer (or none), and red flags interrupt (`on_red_flags`) as they appear. Raises
+    IntakeError for bad values (every bad field listed)."""
+    intake = parse_intake(rulebase, raw)
+    given = intake.answers
+    answers: dict[str, Any] = {}
+    shown: set[str] = set()
+    interrupts: list[list[str]] = []
+    while (question := interview.next_question(rulebase, answers)) is not None:
+        answers[question.id] = given.get(question.id)
+        if question.id not in given:
+            continue
+        result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
+        new = [c for c in result.red_flags if c not in shown]
+        if new:
+            shown.update(new)
+            interrupts.append(new)
+            if on_red_flags is not None:
+                on_red_flags(result, new)
+    result = evaluate(rulebase, {**interview.relevant_answers(rulebase, answers),
+                                 **({"id": intake.id} if intake.id else {})})
+    not_asked = [f for f in given if f not in answers]
+    return Replay(answers, result, interrupts, not_asked, intake.warnings)
+
+
+def run_replay(rulebase: RuleBase, raw: Mapping[str, Any], console: Console) -> Replay:
+    """Replay and print: the red-flag panels as they would interrupt, then the summary."""
+    done = replay(rulebase, raw, lambda result, codes: show_red_flags(rulebase, result, codes, console))
+    for warning in done.warnings:
+        console.print(Text(f"Note: {warning}", style="dim"))
+    if done.not_asked:
+        console.print(Text("Note: not asked, given the other answers, so not used: "
+                           + ", ".join(done.not_asked), style="dim"))
+    print_summary(rulebase, done.result, Terminal(console))
+    return done
