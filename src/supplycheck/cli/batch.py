@@ -1,11 +1,190 @@
-"""`supplycheck batch`: score anonymised intake files (see supplycheck.batch)."""
+"""`supplycheck batch`: score anonymised intake files (see supplycheck.batch). This module only
+parses options, shows progress and prints the summary; supplycheck.batch does the work."""
 
 from __future__ import annotations
 
+import json
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..batch import AtomicFile, IdentifyingColumnsError, Summary, score_files
+from ..rulebase import RuleBase
+from .common import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, console, rules_option
+
+TOP = 8  # factors and red flags listed in the summary
+EXAMPLES = 10  # error records listed in the summary
+
+
+class ProgressBar:
+    """A rich progress bar on a terminal (records, records/s, ETA), nothing otherwise.
+    Refreshed on each finished chunk rather than from a timer thread, so no thread is running
+    when the worker processes are started."""
+
+    def __init__(self, err: Console, enabled: bool):
+        self.err = err
+        self.progress: Progress | None = None
+        if enabled:
+            self.progress = Progress(
+                SpinnerColumn(), TextColumn("Scoring"), BarColumn(), TaskProgressColumn(),
+                TextColumn("{task.fields[records]:>9,} intakes"), TextColumn("{task.fields[rate]:>7,.0f}/s"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=err, auto_refresh=False, transient=False)
+        self.task = None
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> "ProgressBar":
+        if self.progress is not None:
+            self.progress.start()
+            self.task = self.progress.add_task("scoring", total=None, records=0, rate=0.0)
+            self.progress.refresh()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def update(self, records: int, position: int, total: int | None) -> None:
+        if self.progress is None:
+            return
+        rate = records / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, completed=position, total=total, records=records, rate=rate)
+        self.progress.refresh()
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("batch")
-def batch_command() -> None:
-    """Score CSV/JSONL intake files, one result per record."""
-    raise click.ClickException("batch scoring is not built yet")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--output", required=True, metavar="OUTPUT",
+              help="Results: .jsonl (one result a line) or .csv (flat columns); - for JSONL on standard output.")
+@click.option("-w", "--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--drop-columns", "drop", multiple=True, metavar="COLUMN[,COLUMN...]",
+              help="Drop these columns before anything is read from them (for example identifying ones). Repeatable.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error.")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the summary as JSON to this file.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a progress bar (default: when standard error is a terminal).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; warnings still go to standard error.")
+@rules_option
+def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
+                  drop: tuple[str, ...], strict: bool, summary_path: Path | None,
+                  progress: bool | None, quiet: bool) -> None:
+    """Score anonymised intake files: one result per intake, in input order.
+
+    INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line) or
+    .json (an array) file, or - for JSONL on standard input. A record with bad values, or a line
+    that cannot be parsed, becomes an error result that says why; the rest are still scored.
+    A file with identifying columns (name, e-mail, phone, address, postcode, date of birth,
+    health-service or record numbers, free text) is refused: remove them, or name them in
+    --drop-columns.
+
+    The exit status is 0 when every intake was read (scored or error), 2 when a file cannot be
+    read or the command is misused, 1 with --strict when any intake is an error.
+    """
+    err = console(stderr=True)
+    show = (err.is_terminal and not quiet) if progress is None else progress
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # clean up on `kill` as on Ctrl-C
+    try:
+        with ProgressBar(err, show) as bar:
+            summary = score_files(list(inputs), output, rulebase, workers=workers,
+                                  drop_columns=_split(drop), on_warning=bar.warn,
+                                  on_progress=bar.update)
+    except IdentifyingColumnsError as exc:
+        err.print(f"supplycheck: {exc}", markup=False, soft_wrap=True)
+        names = ",".join(name for name, _ in exc.columns)
+        err.print(f"Remove them from the file, or drop them with --drop-columns {names!r}", markup=False, soft_wrap=True)
+        raise SystemExit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        err.print("\nInterrupted: no output was written.")
+        raise SystemExit(EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    if summary_path is not None:
+        data = {"inputs": list(inputs), "output": output, "rulebase": {"name": rulebase.name, "version": rulebase.version},
+                **summary.to_dict()}
+        with AtomicFile(summary_path) as f:
+            f.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if not quiet:
+        print_summary(console(stderr=output == "-"), summary, rulebase, output)
+    if strict and summary.errors:
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _pct(n: int, of: int) -> str:
+    return f"{100 * n / of:.1f}%" if of else "-"
+
+
+def _counts(title: str, counts: dict[str, int], of: int, label: Any = str) -> Table:
+    table = Table(box=None, show_header=True, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column(title)
+    table.add_column("intakes", justify="right")
+    table.add_column("%", justify="right")
+    for key, n in counts.items():
+        table.add_row(label(key), f"{n:,}", _pct(n, of))
+    return table
+
+
+def print_summary(out: Console, summary: Summary, rulebase: RuleBase, output: str) -> None:
+    """The summary for a person: counts, the commonest findings, and the errors explained."""
+    s = summary
+    rate = f"{s.records_per_second:,.0f} intakes/s"
+    out.print(f"Read {s.records:,} intakes in {s.seconds:.1f} s ({rate}): {s.scored:,} scored, "
+              f"{s.errors:,} error{'s' if s.errors != 1 else ''}. Results: {output}", markup=False, soft_wrap=True)
+    if s.scored:
+        data = s.to_dict()
+        out.print()
+        out.print(_counts("urgency", data["urgency"], s.scored))
+        out.print()
+        out.print(_counts("supply picture", data["supply_picture"], s.scored))
+        factors = dict(list(data["factors"].items())[:TOP])
+        if factors:
+            def factor(code: str) -> str:
+                entry = rulebase.codes.factors.get(code)
+                return f"{code} ({entry.category.value})" if entry else code
+            out.print()
+            out.print(_counts("most common factors", factors, s.scored, factor))
+        flags = dict(list(data["red_flags"].items())[:TOP])
+        if flags:
+            out.print()
+            out.print(_counts("most common red flags", flags, s.scored))
+    if s.errors:
+        out.print()
+        unreadable = f", {s.unreadable:,} of them lines that could not be read" if s.unreadable else ""
+        shown = min(EXAMPLES, len(s.examples))
+        out.print(f"Errors: {s.errors:,} intakes{unreadable}. "
+                  f"{'The first ' + str(shown) if shown < s.errors else 'All'}:", markup=False)
+        for example in s.examples[:EXAMPLES]:
+            for item in example["errors"]:
+                if item["field"] == "record":  # the message already says where
+                    out.print(f"  {item['message']}", markup=False, soft_wrap=True)
+                else:
+                    who = f", id {example['id']}" if example.get("id") else ""
+                    out.print(f"  {example['source']} line {example['line']}{who}: {item['message']}",
+                              markup=False, soft_wrap=True)
+        if s.errors > shown:
+            fields = ", ".join(f"{f} {n:,}" for f, n in s.error_fields.most_common(TOP))
+            out.print(f"Errors by field: {fields}", markup=False, soft_wrap=True)
+
