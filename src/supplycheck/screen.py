@@ -23,11 +23,12 @@ from rich.text import Text
 
 from . import interview, summary as summary_mod
 from .ask import Action, ask
-from .errors import SupplycheckError
+from .errors import FieldError, IntakeError, SupplycheckError
 from .evaluate import evaluate
 from .intake import parse_intake
 from .result import Result
 from .rulebase.loader import RuleBase
+from .rulebase.models import NONE_OF_THESE
 
 SECONDS_PER_QUESTION = 8  # for the "about N minutes" in the welcome
 
@@ -402,7 +403,9 @@ def replay(rulebase: RuleBase, raw: Mapping[str, Any],
     shown: set[str] = set()
     interrupts: list[list[str]] = []
     while (question := interview.next_question(rulebase, answers)) is not None:
-        answers[question.id] = given.get(question.id)
+        value = given.get(question.id)
+        # the validated intake holds "none of these" as []; the interview records it as chosen
+        answers[question.id] = [NONE_OF_THESE] if value == [] else value
         if question.id not in given:
             continue
         result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
@@ -414,6 +417,8 @@ def replay(rulebase: RuleBase, raw: Mapping[str, Any],
                 on_red_flags(result, new)
     result = evaluate(rulebase, {**interview.relevant_answers(rulebase, answers),
                                  **({"id": intake.id} if intake.id else {})})
+    if result.status != "scored":  # cannot happen with validated answers; never print a half result
+        raise IntakeError([FieldError(e.field, None, e.message) for e in result.errors])
     not_asked = [f for f in given if f not in answers]
     return Replay(answers, result, interrupts, not_asked, intake.warnings)
 
