@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from supplycheck import evaluate, interview
 from supplycheck.ask import _choices, parse_number, unsure_value
+from supplycheck.screen import red_flags_to_show
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 ENTER, DOWN, UP, LEFT, SPACE = "\r", "\x1b[B", "\x1b[A", "\x1b[D", " "
@@ -82,7 +83,7 @@ def plan(rulebase, scenario: Mapping[str, Any], *, stop_at_red_flag: bool = Fals
         given = scenario.get(q.id)
         answers[q.id] = stored_value(q, given)
         result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
-        new = tuple(c for c in result.red_flags if c not in shown)
+        new = tuple(red_flags_to_show(rulebase, answers, result, shown))
         shown.update(new)
         steps.append(Step(q.id, q.parent, progress.position, progress.total, keys_for(q, given),
                           answers[q.id], new))

@@ -125,6 +125,25 @@ def show_red_flags(rulebase: RuleBase, result: Result, codes: list[str], console
     console.print(red_flag_panel(summary_mod.build(rulebase, result, "parent"), codes))
 
 
+def red_flags_to_show(rulebase: RuleBase, answers: Mapping[str, Any], result: Result,
+                      shown: set[str], *, settled_only: bool = True) -> list[str]:
+    """The red flags to interrupt with now: not shown yet, and (with `settled_only`) with every
+    answer behind them already given, so that a question still to come (say, how old the baby
+    was when weighed) cannot take the flag back a moment after it was shown."""
+    pending = {q.id for q in interview.questions_to_ask(rulebase, answers) if q.id not in answers}
+    out = []
+    for code in result.red_flags:
+        if code in shown:
+            continue
+        if settled_only and pending:
+            behind = {a for ex in result.explanations if f"red_flag:{code}" in ex.concludes
+                      for f in ex.evidence for a in rulebase.answers_behind(f)}
+            if behind & pending:
+                continue
+        out.append(code)
+    return out
+
+
 # ------------------------------------------------------------------ saving the summary
 
 def render_file(path: Path, rulebase: RuleBase, result: Result) -> str:
@@ -192,8 +211,9 @@ class Screening:
     def result(self) -> Result:
         return evaluate(self.rulebase, interview.relevant_answers(self.rulebase, self.answers))
 
-    def new_red_flags(self, result: Result) -> list[str]:
-        new = [c for c in result.red_flags if c not in self.shown_flags]
+    def new_red_flags(self, result: Result, *, settled_only: bool = True) -> list[str]:
+        new = red_flags_to_show(self.rulebase, self.answers, result, self.shown_flags,
+                                settled_only=settled_only)
         self.shown_flags.update(new)
         return new
 
@@ -234,7 +254,7 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
             term.console.print(Text(f"Welcome back. Continuing your screening ({n} answers so far).",
                                     style="bold"))
             result = screening.result()
-            flags = screening.new_red_flags(result)
+            flags = screening.new_red_flags(result, settled_only=False)
             if flags:  # a reminder: they may have stopped right after seeing it
                 show_red_flags(rulebase, result, flags, term.console)
             return screening
@@ -290,6 +310,8 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
         flags = screening.new_red_flags(result)
         if flags:
             show_red_flags(rulebase, result, flags, console)
+            if interview.next_question(rulebase, screening.answers) is None:
+                break  # nothing left to ask: straight to the summary
             choice = _choose("Would you like to carry on with the questions?",
                              [("continue", "Carry on: the rest helps to complete the picture"),
                               ("stop", "Stop here and show my summary")], term)
@@ -409,7 +431,7 @@ def replay(rulebase: RuleBase, raw: Mapping[str, Any],
         if question.id not in given:
             continue
         result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
-        new = [c for c in result.red_flags if c not in shown]
+        new = red_flags_to_show(rulebase, answers, result, shown)
         if new:
             shown.update(new)
             interrupts.append(new)
@@ -417,6 +439,11 @@ def replay(rulebase: RuleBase, raw: Mapping[str, Any],
                 on_red_flags(result, new)
     result = evaluate(rulebase, {**interview.relevant_answers(rulebase, answers),
                                  **({"id": intake.id} if intake.id else {})})
+    last = red_flags_to_show(rulebase, answers, result, shown, settled_only=False)
+    if last:  # behind answers the file left out: they interrupt at the end
+        interrupts.append(last)
+        if on_red_flags is not None:
+            on_red_flags(result, last)
     if result.status != "scored":  # cannot happen with validated answers; never print a half result
         raise IntakeError([FieldError(e.field, None, e.message) for e in result.errors])
     not_asked = [f for f in given if f not in answers]
