@@ -101,15 +101,19 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
                 sources.extend(s for s in ex.source if s not in sources)
         return tuple(items.values()), tuple(sources)
 
-    def urgency_of(code: str) -> Urgency | None:
-        found = [r.urgency for r in result.referrals if code in r.reasons]
+    def urgency_of(prefix: str, code: str) -> Urgency | None:
+        """How soon the rules behind this finding ask for someone (not the merged referral,
+        which may be sooner because of another finding)."""
+        found = [Urgency(c.rsplit(":", 1)[1]) for ex in result.explanations
+                 if f"{prefix}:{code}" in ex.concludes for c in ex.concludes if c.startswith("refer:")]
         return min(found, key=lambda u: u.rank) if found else None
 
     red_flags = tuple(
-        Finding(code, words(codes.red_flags[code]), urgency_of(code), None, *evidence_for("red_flag", code))
+        Finding(code, words(codes.red_flags[code]), urgency_of("red_flag", code), None,
+                *evidence_for("red_flag", code))
         for code in result.red_flags)
     factors = tuple(
-        Finding(f.id, words(codes.factors[f.id]), urgency_of(f.id), f.category.value,
+        Finding(f.id, words(codes.factors[f.id]), urgency_of("factor", f.id), f.category.value,
                 *evidence_for("factor", f.id))
         for f in result.factors)
     perceived = tuple(
