@@ -34,7 +34,7 @@ ANSWERS = {
 }
 INTAKE_NOTE = ("Home visit, day 5. Observed a full left-breast feed: shallow latch, audible "
                "swallowing for the first 3 minutes only. Parents keen to keep breastfeeding.")
-WEIGHT_NOTE = "Clinic scales, naked weight, this morning. <b>not bold</b>"
+WEIGHT_NOTE = "Clinic scales, naked weight, this morning."
 
 
 @pytest.fixture
@@ -109,7 +109,8 @@ def test_the_html_letter_is_one_self_contained_file(store, rulebase):
 def test_the_html_letter_leads_with_urgency_and_reason(store, rulebase):
     html = export(store, rulebase, "html")
     doc = parse(html)
-    order = ["recipient", "urgency", "reason", "findings", "notes", "answers", "signature", "disclaimer"]
+    order = ["recipient", "urgency", "reason", "findings", "notes", "signature", "disclaimer",
+             "answers", "sources"]
     positions = [doc.ids.index(i) for i in order]
     assert positions == sorted(positions), doc.ids
     urgency_part = html[html.index('id="urgency"'):html.index('id="findings"')]
@@ -128,15 +129,28 @@ def test_the_html_letter_carries_the_record_details(store, rulebase):
     assert 'data-recipient="mothers_doctor"' in html
     assert rulebase.codes.referral_targets["mothers_doctor"].clinical in text
     # The findings carry the answers behind them.
-    assert "Weight change from birth (% lost)" in text and "11.76 %" in text
-    assert "Reduction mammoplasty" in text
-    # The consultant's notes, escaped.
+    findings = html[html.index('id="findings"'):html.index('id="notes"')]
+    assert "Weight change from birth (% lost): <b>11.76 %</b>" in findings
+    assert "Breast surgery or chest radiation: <b>Reduction mammoplasty</b>" in findings
+    # An answer already shown under a finding is counted, not repeated, further down.
+    assert findings.count("Infant age (completed days): <b>5 days</b>") == 1
+    assert "listed above" in findings
+    # The consultant's notes.
     assert " ".join(INTAKE_NOTE.split()) in text
-    assert "&lt;b&gt;not bold&lt;/b&gt;" in html and "<b>not bold</b>" not in html
+    assert WEIGHT_NOTE in text
     # Space to sign, and the disclaimer.
-    signature = html[html.index('id="signature"'):html.index('id="disclaimer"')]
+    signature = html[html.index('id="signature"'):html.index('id="answers"')]
     assert "Signature" in signature and "Date" in signature
     assert " ".join(rulebase.meta.disclaimer.clinical.split()) in text
+
+
+def test_notes_are_text_never_markup(store, rulebase):
+    store.set_note("LC-0042", "latch_pain", "<b>not bold</b> & <script>x</script> *nor* | this")
+    html = export(store, rulebase, "html")
+    assert "&lt;b&gt;not bold&lt;/b&gt; &amp; &lt;script&gt;" in html
+    assert "<b>not bold</b>" not in html and "<script>" not in html
+    md = export(store, rulebase, "md")
+    assert "\\<b\\>not bold\\</b\\> & \\<script\\>x\\</script\\> \\*nor\\* \\| this" in md
 
 
 @pytest.mark.parametrize("paper, size", [("auto", "auto"), ("a4", "A4"), ("letter", "letter")])
@@ -152,13 +166,12 @@ def test_the_markdown_letter_has_the_same_order(store, rulebase):
     md = export(store, rulebase, "md")
     heads = [line for line in md.splitlines() if line.startswith("## ")]
     assert heads[0].startswith("## Urgency: same day")
-    assert heads[1:] == ["## Findings", "## Consultant's notes", "## Answers given", "## Sources",
-                         "## Signature"]
+    assert heads[1:] == ["## Findings", "## Consultant's notes", "## Signature",
+                         "## Appendix: answers given", "## Sources"]
     assert "**Reference code:** LC-0042" in md
     assert f"{rulebase.name} {rulebase.version}" in md
     assert md.index("**Reason:**") < md.index("## Findings")
-    assert "\\<b\\>not bold\\</b\\>" in md
-    assert md.rstrip().endswith("*")  # the disclaimer closes it
+    assert md.index("## Signature") < md.index(" ".join(rulebase.meta.disclaimer.clinical.split())[:40])
 
 
 def test_the_json_letter_is_the_contract_result_plus_answers_and_notes(store, rulebase):

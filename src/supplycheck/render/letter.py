@@ -8,7 +8,8 @@
 
 Order, for the reader in a hurry: who it is for, the date, the reference code and rule base;
 then the urgency and the reason; then the findings with the answers behind them, the
-consultant's notes, the answers given, space to sign, and the disclaimer.
+consultant's notes, space to sign and the disclaimer; then, as an appendix, every answer given
+(with its note) and the sources cited.
 
 Findings and wording come from `summary.build(..., audience="clinical")` and the rule base;
 nothing here decides a finding.
@@ -230,11 +231,24 @@ def to_markdown(v: LetterView) -> str:
         add(f"**Reason:** {_md('; '.join(v.reasons))}")
         add("")
     if v.for_recipient:
+        why = tuple(r for r, _ in v.for_recipient.evidence)
         add(f"**Referral to you:** {_md(_words(v.for_recipient.detail))}, for "
-            f"{_md('; '.join(r for r, _ in v.for_recipient.evidence))}.")
+            f"{'the reasons above' if why == v.reasons else _md('; '.join(why))}.")
     else:
         add("**Referral to you:** none suggested by the rules; for your information.")
     add("")
+
+    shown: set[tuple[str, str]] = set()
+
+    def evidence(item: Item) -> None:
+        new = [qa for qa in item.evidence if qa not in shown]
+        again = len(item.evidence) - len(new)
+        shown.update(new)
+        parts = [f"{_md(q)}: **{_md(a)}**" for q, a in new]
+        if again:
+            parts.append(f"{'and ' if parts else ''}{again} answer{'s' * (again != 1)} listed above")
+        if parts:
+            add(f"  Based on: {' · '.join(parts)}")
 
     def findings(title: str, items: tuple[Item, ...]) -> None:
         add(f"### {title}")
@@ -245,9 +259,8 @@ def to_markdown(v: LetterView) -> str:
             return
         for it in items:
             tail = f" *[{_md(', '.join(it.sources))}]*" if it.sources else ""
-            add(f"- **{_md(it.text)}**{tail}")
-            for q, a in it.evidence:
-                add(f"  - {_md(q)}: {_md(a)}")
+            add(f"- **{_md(it.text)}**{tail}  ")
+            evidence(it)
         add("")
 
     add("## Findings")
@@ -255,9 +268,8 @@ def to_markdown(v: LetterView) -> str:
     findings("Red flags", v.red_flags)
     add("### Supply picture")
     add("")
-    add(f"**{_md(_words(v.supply.detail))}**: {_md(v.supply.text)}")
-    for q, a in v.supply.evidence:
-        add(f"- {_md(q)}: {_md(a)}")
+    add(f"**{_md(_words(v.supply.detail))}**: {_md(v.supply.text)}  ")
+    evidence(v.supply)
     add("")
     findings("Primary factors (maternal)", v.factors_primary)
     findings("Secondary factors (milk removal)", v.factors_secondary)
@@ -290,7 +302,16 @@ def to_markdown(v: LetterView) -> str:
     if not v.intake_note and not v.question_notes:
         add("None.")
     add("")
-    add("## Answers given")
+    add("## Signature")
+    add("")
+    add("Lactation consultant (name, credentials): ______________________________  ")
+    add("Signature: ______________________________  Date: ______________")
+    add("")
+    add(f"*{_md(v.disclaimer)}*")
+    add("")
+    add("---")
+    add("")
+    add("## Appendix: answers given")
     add("")
     add("| Question | Answer | Note |")
     add("|---|---|---|")
@@ -307,15 +328,6 @@ def to_markdown(v: LetterView) -> str:
         for tag, citation in v.sources:
             add(f"- **{_md(tag)}**: {_md(citation)}")
         add("")
-    add("## Signature")
-    add("")
-    add("Lactation consultant (name, credentials): ______________________________  ")
-    add("Signature: ______________________________  Date: ______________")
-    add("")
-    add("---")
-    add("")
-    add(f"*{_md(v.disclaimer)}*")
-    add("")
     return "\n".join(L)
 
 
@@ -363,32 +375,34 @@ ul.findings > li { margin: 0 0 2.5mm; padding-left: 4mm; border-left: 2px solid 
 ul.findings.red > li { border-left-color: #c62828; }
 .finding { font-weight: 600; }
 .src { color: #607d8b; font-size: 8.5pt; font-weight: 400; }
-table.evidence { border-collapse: collapse; margin: .8mm 0 0; font-size: 9.5pt; }
-table.evidence td { padding: .2mm 3mm .2mm 0; vertical-align: top; }
-table.evidence td.q { color: #455a64; }
-table.evidence td.a { font-weight: 600; }
+p.evidence { margin: .6mm 0 0; font-size: 9.3pt; color: #37474f; }
+p.evidence .based { color: #78909c; }
+p.evidence .ev b { color: #1a1a1a; }
+p.evidence .sep { color: #b0bec5; padding: 0 1mm; }
+p.evidence .again { color: #78909c; font-style: italic; }
 .tag { display: inline-block; font-size: 8pt; font-weight: 700; padding: .2mm 1.5mm; border-radius: 2px;
   color: #fff; background: var(--u, #607d8b); vertical-align: 1px; margin-left: 1.5mm; text-transform: uppercase; }
 .none { color: #78909c; font-style: italic; margin: 0; }
 ul.plain { margin: 0; padding-left: 5mm; }
 ul.plain li { margin: 0 0 .8mm; }
 .note { white-space: pre-wrap; background: #fffde7; border: 1px solid #fff59d; padding: 2mm 3mm; margin: 0 0 2mm; }
-table.answers { width: 100%%; border-collapse: collapse; font-size: 9pt; }
-table.answers th, table.answers td { text-align: left; padding: .6mm 2mm; border-bottom: 1px solid #eceff1; vertical-align: top; }
-table.answers thead th { border-bottom: 1.5px solid #90a4ae; color: #455a64; }
-table.answers tr.section td { font-weight: 700; background: #f5f7f8; padding-top: 1.2mm; }
-table.answers td.a { font-weight: 600; }
-table.answers td.n { font-style: italic; color: #4e342e; }
+.answers-cols { columns: 2; column-gap: 7mm; font-size: 8.6pt; line-height: 1.3; }
+.answers-cols h3 { font-size: 9pt; margin: 0 0 .8mm; padding-top: 1.5mm; break-after: avoid; }
+table.answers { width: 100%%; border-collapse: collapse; }
+table.answers td { text-align: left; padding: .35mm 1mm .35mm 0; border-bottom: 1px solid #eceff1; vertical-align: top; }
+table.answers td.a { font-weight: 600; width: 38%%; }
 table.answers tr { break-inside: avoid; }
+table.answers .n { display: block; font-weight: 400; font-style: italic; color: #4e342e; }
 ol.sources { font-size: 8.5pt; color: #455a64; padding-left: 5mm; margin: 0; }
-.signature { display: grid; grid-template-columns: 2fr 1.5fr 1fr; gap: 8mm; margin-top: 12mm; break-inside: avoid; }
+.signature { display: grid; grid-template-columns: 2fr 1.5fr 1fr; gap: 8mm; margin-top: 14mm; break-inside: avoid; }
 .signature div { border-top: 1px solid #263238; padding-top: 1mm; font-size: 9pt; color: #455a64; min-height: 14mm; }
-.disclaimer { margin-top: 6mm; padding-top: 2mm; border-top: 1px solid #b0bec5; font-size: 8.5pt; color: #455a64; }
-.footer-ref { font-size: 8pt; color: #90a4ae; margin-top: 2mm; }
+.disclaimer { margin-top: 2mm; padding: 2mm 3mm; background: #f5f7f8; font-size: 8.5pt; color: #455a64; break-inside: avoid; }
+.disclaimer p { margin: 0; }
+.footer-ref { font-size: 8pt; color: #90a4ae; margin-top: 4mm; }
 @media print {
   body { background: #fff; }
   .sheet { box-shadow: none; margin: 0; padding: 0; max-width: none; }
-  section.answers-given { break-before: auto; }
+  section.answers-given { break-before: page; }
 }
 """
 
@@ -402,12 +416,21 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _evidence_html(item: Item) -> str:
+def _evidence_html(item: Item, shown: set[tuple[str, str]]) -> str:
+    """The answers behind a finding, inline; those already listed higher up in the letter are
+    counted, not repeated."""
     if not item.evidence:
         return ""
-    rows = "".join(f'<tr><td class="q">{_e(q)}</td><td class="a">{_e(a)}</td></tr>'
-                   for q, a in item.evidence)
-    return f'<table class="evidence"><tbody>{rows}</tbody></table>'
+    new = [qa for qa in item.evidence if qa not in shown]
+    again = len(item.evidence) - len(new)
+    shown.update(new)
+    parts = [f'<span class="ev">{_e(q)}: <b>{_e(a)}</b></span>' for q, a in new]
+    body = '<span class="sep">·</span>'.join(parts)
+    if again:
+        more = f"{again} answer{'s' * (again != 1)} listed above"
+        body += (f'<span class="sep">·</span><span class="again">and {more}</span>' if parts
+                 else f'<span class="again">{more[0].upper()}{more[1:]}</span>')
+    return f'<p class="evidence"><span class="based">Based on: </span>{body}</p>'
 
 
 def _tag(urgency: str) -> str:
@@ -417,14 +440,14 @@ def _tag(urgency: str) -> str:
             f'{_e(_words(urgency))}</span>')
 
 
-def _findings_html(items: tuple[Item, ...], css: str = "") -> str:
+def _findings_html(items: tuple[Item, ...], shown: set[tuple[str, str]], css: str = "") -> str:
     if not items:
         return '<p class="none">None.</p>'
     out = [f'<ul class="findings {css}">']
     for it in items:
         src = f' <span class="src">[{_e(", ".join(it.sources))}]</span>' if it.sources else ""
         out.append(f'<li><div class="finding">{_e(it.text)}{_tag(it.urgency)}{src}</div>'
-                   f'{_evidence_html(it)}</li>')
+                   f'{_evidence_html(it, shown)}</li>')
     out.append("</ul>")
     return "".join(out)
 
@@ -462,8 +485,10 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
         add(f'<p id="reason"><strong>Reason:</strong> {_e("; ".join(v.reasons))}.</p>')
     if v.for_recipient:
         fr = v.for_recipient
+        why = "; ".join(r for r, _ in fr.evidence)
+        why = "the reasons above" if tuple(r for r, _ in fr.evidence) == v.reasons else why
         add(f'<p id="referral-to-recipient"><strong>Referral to you:</strong>{_tag(fr.urgency)} '
-            f'for {_e("; ".join(r for r, _ in fr.evidence))}.</p>')
+            f'for {_e(why)}.</p>')
     else:
         add('<p id="referral-to-recipient"><strong>Referral to you:</strong> none suggested by the '
             'rules; for your information.</p>')
@@ -471,18 +496,19 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
 
     add('<section id="findings"><h2>Findings</h2>')
     add("<h3>Red flags</h3>")
-    add(_findings_html(v.red_flags, "red"))
+    shown: set[tuple[str, str]] = set()
+    add(_findings_html(v.red_flags, shown, "red"))
     add("<h3>Supply picture</h3>")
     src = f' <span class="src">[{_e(", ".join(v.supply.sources))}]</span>' if v.supply.sources else ""
     add(f'<ul class="findings"><li><div class="finding">{_e(_words(v.supply.detail)).capitalize()}: '
-        f'{_e(v.supply.text)}{src}</div>{_evidence_html(v.supply)}</li></ul>')
+        f'{_e(v.supply.text)}{src}</div>{_evidence_html(v.supply, shown)}</li></ul>')
     add("<h3>Primary factors (maternal)</h3>")
-    add(_findings_html(v.factors_primary))
+    add(_findings_html(v.factors_primary, shown))
     add("<h3>Secondary factors (milk removal)</h3>")
-    add(_findings_html(v.factors_secondary))
+    add(_findings_html(v.factors_secondary, shown))
     if v.perceived:
         add("<h3>Perceived signs</h3>")
-        add(_findings_html(v.perceived))
+        add(_findings_html(v.perceived, shown))
     add("<h3>Referrals</h3>")
     if v.referrals:
         add('<ul class="plain">' + "".join(
@@ -509,24 +535,30 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
         add('<p class="none">None.</p>')
     add("</section>")
 
-    add('<section class="answers-given" id="answers"><h2>Answers given</h2>')
-    add('<table class="answers"><thead><tr><th>Question</th><th>Answer</th><th>Note</th></tr></thead><tbody>')
+    add('<section class="signature" id="signature">'
+        "<div>Lactation consultant (name, credentials)</div><div>Signature</div><div>Date</div></section>")
+    add(f'<section class="disclaimer" id="disclaimer"><p>{_e(v.disclaimer)}</p></section>')
+
+    add('<section class="answers-given" id="answers"><h2>Appendix: answers given</h2><div class="answers-cols">')
     section = None
     for row in v.answers:
         if row.section != section:
+            if section is not None:
+                add("</tbody></table>")
             section = row.section
-            add(f'<tr class="section"><td colspan="3">{_e(section)}</td></tr>')
-        add(f'<tr data-field="{_e(row.field)}"><td>{_e(row.question)}</td><td class="a">{_e(row.answer)}</td>'
-            f'<td class="n">{_e(row.note)}</td></tr>')
-    add("</tbody></table></section>")
+            add(f'<h3>{_e(section)}</h3><table class="answers"><tbody>')
+        note = f'<span class="n">{_e(row.note)}</span>' if row.note else ""
+        add(f'<tr data-field="{_e(row.field)}"><td>{_e(row.question)}</td>'
+            f'<td class="a">{_e(row.answer)}{note}</td></tr>')
+    if section is not None:
+        add("</tbody></table>")
+    add("</div></section>")
 
     if v.sources:
         add('<section id="sources"><h2>Sources</h2><ol class="sources">' + "".join(
             f"<li><strong>{_e(tag)}</strong>: {_e(c)}</li>" for tag, c in v.sources) + "</ol></section>")
 
-    add('<section class="signature" id="signature">'
-        "<div>Lactation consultant (name, credentials)</div><div>Signature</div><div>Date</div></section>")
-    add(f'<footer class="disclaimer" id="disclaimer"><p>{_e(v.disclaimer)}</p>'
-        f'<p class="footer-ref">Reference {_e(v.ref)} · {_e(v.rulebase)} · produced with supplycheck</p></footer>')
+    add(f'<footer class="footer-ref">Reference {_e(v.ref)} · {_e(v.rulebase)} · produced with '
+        'supplycheck</footer>')
     add("</main></body></html>")
     return "\n".join(h) + "\n"
