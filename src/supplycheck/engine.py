@@ -219,4 +219,4 @@ def matching_rules(rulebase: RuleBase, values: Mapping[str, Any]) -> list[str]:
     """Ids of the rules whose conditions are definitely true for `values` (known answers and
     derived values only), in rule-base order."""
     fired = _ruleset_for(rulebase).matches(to_fact(values, rulebase.symbols))
-    return [rule.id for rule in rulebase.rules if rule.id in fired]
+    return [rule_id for rule_id in rulebase.rules_by_id if rule_id in fired]  # rule-base order
