@@ -204,21 +204,21 @@ def header(now: Current) -> Text:
 
 def answers_view(rulebase: RuleBase, answers: dict[str, Any], notes: dict[str | None, str]) -> RenderableType:
     """Every answer by section, with the notes on each question, and the intake note."""
-    table = Table(show_edge=False, header_style="bold", pad_edge=False, expand=False)
-    table.add_column("Question", overflow="fold", ratio=3)
-    table.add_column("Field", style="dim", overflow="fold", ratio=2)
-    table.add_column("Answer", overflow="fold", ratio=2)
+    table = Table(show_edge=False, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("Question [field]", overflow="fold", ratio=5)
+    table.add_column("Answer", overflow="fold", ratio=3)
     table.add_column("Note", style="italic", overflow="fold", ratio=3)
     for section in rulebase.sections:
         rows = [q for q in section.questions if q.id in answers or q.id in notes]
         if not rows:
             continue
-        table.add_row(Text(section.title.clinical, style="bold underline"), "", "", "")
+        table.add_row(Text(section.title.clinical, style="bold underline"), "", "")
         for q in rows:
             value = answers.get(q.id, ABSENT)
             shown = Text("not asked", style="dim") if value is ABSENT else Text(
                 answer_text(rulebase, q.id, value, "clinical"))
-            table.add_row("  " + q.clinical, q.id, shown, notes.get(q.id, ""))
+            table.add_row(Text.assemble(q.clinical, (f" [{q.id}]", "dim")), shown,
+                          notes.get(q.id, ""))
     parts: list[RenderableType] = [table]
     if notes.get(None):
         parts.append(Text.assemble(("\nIntake note: ", "bold"), (notes[None], "italic")))
