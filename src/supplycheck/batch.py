@@ -55,6 +55,7 @@ import sys
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
@@ -741,8 +742,10 @@ class Scorer:
             return self.error(fields.get(ID_FIELD), [field_error_item(e) for e in exc.errors])
         try:
             return contract_dict(evaluate_intake(self.rulebase, intake, explain=False))
-        except EngineError as exc:  # this intake could not be scored; the others still are
-            return self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored: {exc}"}])
+        except Exception as exc:  # noqa: BLE001 - the engine failed on this intake: report it, score the rest
+            # durable_rules can raise its own error for some intakes (tests/test_engine_pitfalls.py).
+            reason = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+            return self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({reason})"}])
 
     def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]]) -> tuple[Any, "Summary"]:
         """Score one chunk of (line, fields, problem): (rendered output or result dicts, summary)."""
@@ -980,7 +983,10 @@ def _init_worker(rules_dir: str, content_hash: str) -> None:
         _worker = Scorer(rulebase)
     except SupplycheckError as exc:
         _worker_error = exc
-    gc.freeze()  # the rule base lives as long as the process: keep it out of garbage collection
+    # The rule base lives as long as the process: keep it out of garbage collection, and collect
+    # less often (scoring makes many short-lived objects and no reference cycles).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _score_chunk(fmt: str, source: str, items: list) -> tuple[Any, Summary]:
@@ -1066,6 +1072,8 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
         while pending:
             tag, n, future = pending.popleft()
             yield (tag, n, *future.result())
+    except BrokenProcessPool as exc:
+        raise SupplycheckError(f"a worker process stopped unexpectedly ({exc}); no output was written") from None
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 
