@@ -543,3 +543,52 @@ def test_examples_score_with_their_deliberate_errors(rulebase, tmp_path):
         assert len(results) == 10
         assert [r["status"] for r in results].count("error") == 2
         assert "Errors: 2 intakes" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- terminal
+
+def test_progress_bar_on_a_terminal_and_quiet_in_a_pipe(rulebase, tmp_path):
+    import pexpect
+
+    path = write_jsonl(tmp_path / "in.jsonl", make_records(rulebase, 1500, seed=15))
+    env = {**os.environ, "SUPPLYCHECK_RULES": str(RULES_DIR), "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(str(SUPPLYCHECK), ["batch", str(path), "-o", str(tmp_path / "tty.jsonl"), "-w", "1"],
+                          env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
+    child.expect(r"Scoring.*intakes.*/s")
+    child.expect(r"Read 1,500 intakes")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    piped = run_cli("batch", str(path), "-o", str(tmp_path / "pipe.jsonl"), "-w", "1")
+    assert piped.returncode == 0
+    assert piped.stderr == ""  # no progress bar, no escape codes, when stderr is not a terminal
+    assert "\x1b" not in piped.stdout and piped.stdout.startswith("Read 1,500 intakes")
+    quiet = run_cli("batch", str(path), "-o", str(tmp_path / "quiet.jsonl"), "-w", "1", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
+
+
+def test_an_intake_the_engine_fails_on_does_not_stop_the_run(tmp_path):
+    """durable_rules can fail on some intakes of a rule base that loads (a 64-entry stack in its
+    alpha network walk; tests/test_engine_pitfalls.py). Batch scoring reports that intake as an
+    error and scores the others."""
+    import shutil
+
+    import yaml
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    for path in (rules / "rules").glob("*.yaml"):
+        path.unlink()
+    many = [{"id": f"wet_any_{j}", "when": {"any": [{"field": "wet_diapers_per_day", "gte": i + j / 100} for i in range(20)]},
+             "refer": [{"to": "peer_support", "urgency": "routine"}], "says": {"parent": "p", "clinical": "c"},
+             "source": [next(iter(yaml.safe_load((RULES_DIR / "rulebase.yaml").read_text())["sources"]))]}
+            for j in range(4)]
+    (rules / "rules" / "10_test.yaml").write_text(yaml.safe_dump({"rules": many}, sort_keys=False))
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "wet_diapers_per_day": 30}, {"id": "b", "wet_diapers_per_day": 0}])
+    out = tmp_path / "out.jsonl"
+    proc = run_cli("batch", str(path), "-o", str(out), "--rules", str(rules), "-w", "1")
+    assert proc.returncode == 0, proc.stderr[-500:]
+    first, second = read_jsonl(out)
+    assert second["status"] == "scored"
+    assert first["status"] == "scored" or [e["field"] for e in first["errors"]] == ["record"]
