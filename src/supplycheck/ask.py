@@ -333,6 +333,7 @@ def ask(rulebase: Any, question: Question, *, audience: Audience = "parent", def
     the question belongs to (kept for callers that ask about derived context).
     """
     del rulebase  # the question carries everything shown; kept in the signature for callers
+    share_default_key_bindings()
     show_help = False
     width = _width(output)
     while True:
@@ -391,6 +392,30 @@ def _keys(allow_back: bool, *, typing: bool = False) -> Any:
             event.app.exit(result=_QUIT)
 
     return kb
+
+
+_shared_bindings: list[Any] = []
+
+
+def share_default_key_bindings() -> None:
+    """Build prompt_toolkit's default key bindings once per process, not once per prompt.
+
+    prompt_toolkit builds its default bindings (several hundred, emacs and vi) afresh for every
+    Application, and questionary makes three Applications per question: about 12 ms each, most
+    of the time between an answer and the next question. The bindings keep no state of their
+    own (their filters and handlers look at the running application), so one shared set
+    behaves the same, and its lookup cache stays warm from one question to the next.
+    """
+    if _shared_bindings:
+        return
+    import prompt_toolkit.application.application as pt_application
+    from prompt_toolkit.key_binding.bindings.page_navigation import load_page_navigation_bindings
+    from prompt_toolkit.key_binding.defaults import load_key_bindings
+
+    defaults, paging = load_key_bindings(), load_page_navigation_bindings()
+    _shared_bindings.extend([defaults, paging])
+    pt_application.load_key_bindings = lambda: defaults  # type: ignore[attr-defined]
+    pt_application.load_page_navigation_bindings = lambda: paging  # type: ignore[attr-defined]
 
 
 def _run(prompt: Any, extra_keys: Any) -> Any:
