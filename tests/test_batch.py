@@ -208,6 +208,7 @@ def test_stdin_is_jsonl_and_output_can_be_stdout(rulebase, tmp_path):
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["id"] for r in lines] == [r["id"] for r in records]
     assert "intakes" in proc.stderr  # the summary goes to stderr when stdout is the output
+    assert "Exception" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_several_files_in_one_run_keep_their_order(rulebase, tmp_path):
@@ -312,6 +313,15 @@ def test_unknown_columns_warn_once_per_file_and_are_not_used(rulebase, tmp_path)
     assert proc.returncode == 0
     assert proc.stderr.count("unknown columns") == 1
     assert "north" not in (tmp_path / "out.jsonl").read_text()
+
+
+def test_unnamed_index_column_is_ignored_and_drop_columns_wins(rulebase, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(",id,infant_age_days,concerns\n0,a,3,breasts_soft\n1,b,4,nonsense\n")  # as pandas writes it
+    warnings: list[str] = []
+    records = list(read_intakes(path, rulebase, drop_columns=["Concerns"], on_warning=warnings.append))
+    assert [r.fields for r in records] == [{"id": "a", "infant_age_days": "3"}, {"id": "b", "infant_age_days": "4"}]
+    assert warnings == [f"{path}: unknown column '(column 1, no name)' ignored (not an intake field)"]
 
 
 def test_exit_status(rulebase, tmp_path):

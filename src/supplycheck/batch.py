@@ -190,16 +190,15 @@ class ColumnPlan:
             if column in self.fields:
                 continue
             norm = normalise_column(column)
-            if column in self.rulebase_fields or norm in self.rulebase_fields:
-                target: str | None = column if column in self.rulebase_fields else norm
+            target: str | None = None
+            if norm in self.drop:
+                self.dropped.append(column)
+            elif column in self.rulebase_fields or norm in self.rulebase_fields:
+                target = column if column in self.rulebase_fields else norm
+            elif (kind := identifying_kind(column)) is not None:
+                refused.append((column, kind))
             else:
-                target = None
-                if norm in self.drop or column in self.drop:
-                    self.dropped.append(column)
-                elif (kind := identifying_kind(column)) is not None:
-                    refused.append((column, kind))
-                else:
-                    self.unknown.append(column)
+                self.unknown.append(column)
             self.fields[column] = target
         return refused
 
@@ -335,18 +334,22 @@ class IntakeReader:
 
     # -- CSV
 
-    def _csv_header(self, lines: "_CsvLines") -> tuple[list[str], list[tuple[int, str]]]:
+    def _csv_header(self, lines: "_CsvLines") -> tuple[list[str], list[tuple[int, str]], ColumnPlan]:
+        """(column names, [(cell index, field)] of the columns used, the plan); raises for
+        identifying columns and for a header that cannot be used."""
+        plan = self._plan()
         header = lines.header()
         if header is None:
-            return [], []
+            return [], [], plan
         if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
             sep = "semicolons" if ";" in header[0] else "tabs"
             raise InputError(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
         names = [h.strip() for h in header]
-        blank = [i + 1 for i, n in enumerate(names) if not n]
-        if blank:
-            raise InputError(self.source, f"header cell {blank[0]} is empty; every column needs a name")
-        plan = self._plan()
+        for i, name in enumerate(names):
+            if not name:  # a spreadsheet's or pandas' unnamed index column: ignored, never read
+                names[i] = f"(column {i + 1}, no name)"
+                plan.fields[names[i]] = None
+                plan.unknown.append(names[i])
         refused = plan.resolve(names)
         if refused:
             raise IdentifyingColumnsError(self.source, refused)
@@ -357,16 +360,14 @@ class IntakeReader:
                 if target in seen:
                     raise InputError(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
                 seen[target] = name
-        return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None]
+        return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None], plan
 
     def _read_csv(self, text: io.TextIOWrapper) -> Iterator[Record]:
         lines = _CsvLines(text, self.source)
-        names, used = self._csv_header(lines)
+        names, used, plan = self._csv_header(lines)
         if not names:
             self._warn("empty file (no header row)")
             return
-        plan = self._plan()
-        plan.resolve(names)
         self._warn_columns(plan, 0)
         self._warn_not_found(plan, names)
         width = len(names)
@@ -460,11 +461,13 @@ class _Text(io.TextIOWrapper):
     def __init__(self, raw: IO[bytes], *, close_raw: bool, **kwargs: Any):
         super().__init__(raw, **kwargs)
         self._close_raw = close_raw
+        self._detached = False
 
     def close(self) -> None:
         if self._close_raw:
             super().close()
-        else:
+        elif not self._detached:
+            self._detached = True
             self.detach()
 
 
