@@ -272,6 +272,12 @@ class IntakeReader:
                         if isinstance(record, dict):
                             self._check_keys(plan, record, number, warn=False)
                         return
+            else:
+                plan = self._plan()
+                for number, value in _JsonArray(text, self.source):
+                    if isinstance(value, dict):
+                        self._check_keys(plan, value, number, warn=False)
+                        return
 
     def position(self) -> int:
         try:

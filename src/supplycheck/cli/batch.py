@@ -102,6 +102,15 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
 
     The exit status is 0 when every intake was read (scored or error), 2 when a file cannot be
     read or the command is misused, 1 with --strict when any intake is an error.
+
+    CSV output has one row per intake; lists are joined with ';', and cells a spreadsheet would
+    run as a formula start with a quote:
+
+    \b
+      id, status, urgency, supply_picture, red_flags, primary_factors, secondary_factors,
+      factor_evidence (factor:field,field;...), perceived_signs, referrals (to:urgency;...),
+      referral_reasons (to:reason,reason;...), next_steps (codes), error_fields,
+      error_messages (joined with ' | '), rulebase.name, rulebase.version, rulebase.hash
     """
     err = console(stderr=True)
     show = (err.is_terminal and not quiet) if progress is None else progress
