@@ -259,10 +259,6 @@ def test_a_maximal_intake_stays_under_255_properties(rb):
     assert len(fact) + 1 < 255  # + sid
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine: the shipped rule base overflows durable_rules' 64-entry alpha-traversal stack "
-    "(events.c MAX_STACK_SIZE) for an intake with many positive answers: evaluate() raises a raw "
-    "durable_rules_engine.error 303, and `supplycheck batch` dies with a traceback and no output"))
 def test_a_maximal_intake_evaluates():
     out = run_python(f"""
         import json
@@ -390,9 +386,6 @@ def test_a_conjunction_too_long_is_an_error_not_a_silent_miss(tmp_path):
 # ---------------------------------------------------------------------- product bugs found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine.compile_leaf: `ne` (and `not: {eq}` after NNF) compiles to '$ne', which durable_rules "
-    "does not know (its operator is '$neq'): with a text value the rule silently never fires"))
 def test_ne_and_not_eq_on_codes_fire(tmp_path):
     directory = write_rule_base(tmp_path, [
         plain_rule("swallowing_not_no", {"not": {"field": "swallowing_heard", "eq": "no"}}),  # rules/README.md's example
@@ -403,10 +396,6 @@ def test_ne_and_not_eq_on_codes_fire(tmp_path):
     assert fired(rb, record) == oracle.fired(record)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine.compile_leaf: `not: {field: feeds_per_day, eq: 8}` compiles to '$ne' with a number: "
-    "durable_rules cannot create the ruleset (error 202) and evaluate() raises a raw "
-    "durable_rules_engine.error (no SupplycheckError, so a traceback); `rules lint` passes it"))
 def test_ne_on_numbers_evaluates(tmp_path):
     directory = write_rule_base(tmp_path, [plain_rule("not_8_feeds", {"not": {"field": "feeds_per_day", "eq": 8}})])
     out = run_python(f"""
@@ -432,10 +421,6 @@ def test_nested_unless_with_not_treats_unknown_as_not_definitely_true(tmp_path):
     assert fired(rb, record) == {"nested"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG engine: durable_rules walks its alpha network with a 64-entry stack (events.c "
-    "MAX_STACK_SIZE); a rule base that loads and lints clean can fail for some intakes with a raw "
-    "durable_rules_engine.error 303 from evaluate() (not a SupplycheckError), and lint never warns"))
 def test_many_satisfied_disjuncts_do_not_break_evaluation(tmp_path):
     rules = [plain_rule(f"wet_any_{j}", {"any": [{"field": "wet_diapers_per_day", "gte": i + j / 100}
                                                  for i in range(20)]}) for j in range(4)]

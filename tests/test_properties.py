@@ -332,9 +332,6 @@ def test_deterministic_and_stateless(a, b):
 # ---------------------------------------------------------------------- a product bug
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: factor evidence lists weight_age_days when it was not answered: answers_behind() of a "
-    "derived value includes its optional inputs (weight_age <- infant_age_days, weight_age_days)"))
 def test_factor_evidence_omits_unanswered_optional_inputs(tmp_path):
     rb = load_rulebase(write_rule_base(tmp_path, [
         plain_rule("late_weight", {"field": "weight_age", "gte": 21}, factor="prematurity")]))

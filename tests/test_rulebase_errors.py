@@ -314,9 +314,6 @@ def test_the_shipped_rule_base_lints_clean(tmp_path):
     assert " 0 error(s)" in out.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG cli (rich console): piped `rules lint` output is wrapped at 80 columns, so a problem's "
-    "`file:line: message` is split over two lines and cannot be grepped or parsed by editors/CI"))
 def test_each_problem_is_one_line_when_piped(tmp_path):
     bad, line, _ = LOAD_ERRORS["threshold_of_the_wrong_type"]
     write_rule_base(tmp_path, rules_text(bad))

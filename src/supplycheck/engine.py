@@ -10,12 +10,18 @@ tests/test_engine_pitfalls.py.
 We drive the C core (`durable_rules_engine`) directly instead of `durable.engine.Host`: the Host
 runs each action through JSON round trips and starts timer threads; matching through the core
 is about 8x faster and keeps the process free of background threads.
+
+`unless X` is decided in two steps within the session: a copy of the intake (the witness) is
+asserted first and matched against X; the intake then carries a flag for each X that was
+definitely true, and the rules test that the flag is absent. (A negated `$not` pattern over the
+intake itself never blocks: durable_rules does not let one fact fill two patterns.)
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 from typing import Any, Mapping
 
@@ -25,10 +31,11 @@ from .errors import EngineError
 from .rulebase import conditions as C
 from .rulebase.loader import RuleBase
 
-INTAKE = "intake"  # the positive discriminator every pattern carries
-WITNESS = "witness"  # a copy of the intake, asserted first, for negated (`unless`) patterns
+INTAKE = "intake"  # the positive discriminator every rule pattern carries
+WITNESS = "witness"  # a copy of the intake, asserted first, on which `unless` parts are decided
 SEEN = "__seen__"  # matches every intake: proves the fact was processed
-WITNESSED = "__witnessed__"  # so the witness is never an unhandled fact
+WITNESSED = "__witnessed__"  # matches every witness, so it is never an unhandled fact
+UNLESS = "__unless"  # names the rules that decide `unless` parts on the witness
 
 _compiled: dict[str, "_Ruleset"] = {}  # one ruleset per rule-base hash, per process
 _lock = threading.Lock()  # the C core has no locks of its own
@@ -90,23 +97,47 @@ def compile_leaf(leaf: C.Leaf, symbols: Mapping[str, C.Symbol]) -> dict:
         return _any([{name: x} for x in v])
     if op == "nin":
         return _all([{"$neq": {name: x}} for x in v])
-    return {f"${op}": {name: v}}
+    return {_OPERATORS[op]: {name: v}}
 
 
-# durable_rules allows at most 31 expressions in one pattern (MAX_SEQUENCE_EXPRESSIONS, error
-# 113 at load); a larger condition is split into its disjuncts, one durable rule each.
+# durable_rules' spelling of our comparison ops (it has no "$ne": an unknown operator is
+# silently never true for text, and fails to load for numbers).
+_OPERATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
+
+
+# durable_rules allows at most 31 expressions in one pattern (MAX_SEQUENCE_EXPRESSIONS, error 113
+# at load) and walks its alpha network with a stack of 64 entries (MAX_STACK_SIZE, error 303 when
+# a fact matches too many pending paths at once). A condition too long or too wide (each `$or`
+# branch is a path of its own) is split into its disjuncts, one durable rule each; and every
+# pattern starts with a group flag (`g0`, `g1`, ..., all set on every fact) so the network's first
+# level has one node per group, each with at most GROUP_WIDTH paths below it.
 EXPRESSION_BUDGET = 28
+MAX_WIDTH = 8
+GROUP_WIDTH = 24
+MAX_GROUPS = 30
 PART = "#"  # separates a rule id from the number of its disjunct in durable rule names
 
 
 def _cost(expr: dict) -> int:
     (key, body), = expr.items()
-    if key in ("$and", "$or"):
-        return 1 + sum(_cost(e) for e in body)
+    return 1 + sum(_cost(e) for e in body) if key in ("$and", "$or") else 1
+
+
+def _width(expr: dict) -> int:
+    """Alpha paths an expression becomes: each `$or` branch is a path of its own."""
+    (key, body), = expr.items()
+    if key == "$or":
+        return sum(_width(e) for e in body)
+    if key == "$and":
+        return math.prod(_width(e) for e in body)
     return 1
 
 
-def _expressions(cond: C.Condition, symbols, definitions) -> list[dict]:
+def _fits(expr: dict) -> bool:
+    return _cost(expr) <= EXPRESSION_BUDGET and _width(expr) <= MAX_WIDTH
+
+
+def expressions(cond: C.Condition, symbols, definitions) -> list[dict]:
     """Durable expressions whose disjunction is "cond is definitely true"."""
     normal = C.nnf(cond, definitions)
 
@@ -117,13 +148,21 @@ def _expressions(cond: C.Condition, symbols, definitions) -> list[dict]:
         return _all(parts) if isinstance(c, C.All) else _any(parts)
 
     whole = walk(normal)
-    if _cost(whole) <= EXPRESSION_BUDGET:
+    if _fits(whole):
         return [whole]
     terms = C.dnf(normal)
     if terms is None:
         raise EngineError("condition too complex for durable_rules")
-    parts = [_all([compile_leaf(leaf, symbols) for leaf in term]) for term in terms]
-    if any(_cost(p) > EXPRESSION_BUDGET for p in parts):
+    parts = []
+    for term in terms:
+        compiled = [compile_leaf(leaf, symbols) for leaf in term]
+        if _fits(_all(compiled)):
+            parts.append(_all(compiled))
+            continue
+        # Still too wide: spread the leaves that are themselves `$or`s (`in`, `contains_any`).
+        choices = [e["$or"] if "$or" in e else [e] for e in compiled]
+        parts.extend(_all(list(combo)) for combo in itertools.product(*choices))
+    if not all(_fits(p) for p in parts):
         raise EngineError("condition has a conjunction too long for durable_rules")
     return parts
 
@@ -142,55 +181,86 @@ def split_unless(cond: C.Condition) -> tuple[C.Condition | None, list[C.Conditio
 
 
 def compile_rule(cond: C.Condition, symbols, definitions) -> list[dict]:
-    """The durable rule bodies (one per disjunct) whose disjunction is the condition.
-
-    `unless X` becomes a negated pattern (`$not`) over the witness fact, a copy of the intake
-    asserted just before it: a negated pattern over the intake fact itself never blocks, since
-    durable_rules does not let one fact fill two patterns (tests/test_engine_pitfalls.py).
-    """
+    """The expressions (one per durable rule) of a rule's positive part; raises EngineError for a
+    condition durable_rules cannot take (also used by lint)."""
     positive, unless = split_unless(cond)
-    blockers = [
-        {f"u{i}$not": {"$and": [{"t": WITNESS}, expr]}}
-        for i, expr in enumerate(e for part in unless for e in _expressions(part, symbols, definitions))
-    ]
-    if positive is None:
-        heads = [{"t": INTAKE}]
-    else:
-        heads = [{"$and": [{"t": INTAKE}, expr]} for expr in _expressions(positive, symbols, definitions)]
-    return [{"all": [{"m": head}, *blockers]} for head in heads]
+    for part in unless:
+        expressions(part, symbols, definitions)
+    return [{}] if positive is None else expressions(positive, symbols, definitions)
+
+
+def _flag(index: int) -> str:
+    return f"u{index}"
 
 
 def ruleset_definition(rulebase: RuleBase) -> dict:
     """The durable_rules JSON ruleset for a rule base (without actions)."""
-    definition = {}
+    symbols, definitions = rulebase.symbols, rulebase.definitions
+    unless_index: dict[C.Condition, int] = {}
+    patterns: list[tuple[str, str, dict]] = []  # (durable rule name, fact kind, expression)
+
+    def add(name: str, kind: str, exprs: list[dict]) -> None:
+        for i, expr in enumerate(exprs):
+            patterns.append((name if len(exprs) == 1 else f"{name}{PART}{i}", kind, expr))
+
     for rule in rulebase.rules:
-        bodies = compile_rule(rule.condition, rulebase.symbols, rulebase.definitions)
-        for i, body in enumerate(bodies):
-            definition[rule.id if len(bodies) == 1 else f"{rule.id}{PART}{i}"] = body
+        positive, unless = split_unless(rule.condition)
+        flags = []
+        for part in unless:
+            if part not in unless_index:
+                unless_index[part] = len(unless_index)
+                add(f"{UNLESS}{unless_index[part]}", WITNESS, expressions(part, symbols, definitions))
+            flags.append({"$nex": {_flag(unless_index[part]): 1}})
+        heads = [{}] if positive is None else expressions(positive, symbols, definitions)
+        add(rule.id, INTAKE, [_all([h, *flags]) if h else _all(flags) if flags else {} for h in heads])
+
+    definition: dict[str, dict] = {}
+    groups, load = 0, GROUP_WIDTH
+    for name, kind, expr in patterns:
+        width = _width(expr) if expr else 1
+        if load + width > GROUP_WIDTH:
+            groups, load = groups + 1, 0
+        load += width
+        tests = [{"t": kind}, {f"g{groups - 1}": 1}] + ([expr] if expr else [])
+        definition[name] = {"all": [{"m": {"$and": tests}}]}
+    if groups > MAX_GROUPS:
+        raise EngineError(f"rule base too large for durable_rules ({groups} groups of {GROUP_WIDTH} paths)")
     definition[SEEN] = {"all": [{"m": {"t": INTAKE}}]}
     definition[WITNESSED] = {"all": [{"m": {"t": WITNESS}}]}
     return definition
 
 
+def group_flags(definition: dict) -> dict[str, int]:
+    """The group flags every fact carries: one per group the definition uses."""
+    used = {k for body in definition.values() for test in body["all"][0]["m"].get("$and", [])
+            for k in test if k[0] == "g" and k[1:].isdigit()}
+    return {g: 1 for g in sorted(used)}
+
+
 class _Ruleset:
     def __init__(self, name: str, definition: dict):
         self.name = name
-        self.handle = _core.create_ruleset(name, json.dumps(definition))
+        try:
+            self.handle = _core.create_ruleset(name, json.dumps(definition))
+        except _core.error as exc:
+            raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
+        self.flags = group_flags(definition)
         self.sessions = itertools.count()
 
     def matches(self, fact: dict[str, Any]) -> set[str]:
         sid = str(next(self.sessions))
-        fired: set[str] = set()
         with _lock:
             try:
-                # The witness first: when the intake arrives every negated pattern is decided.
-                for kind in (WITNESS, INTAKE):
-                    fired |= self._assert({**fact, "t": kind, "sid": sid})
+                witnessed = self._assert({**fact, **self.flags, "t": WITNESS, "sid": sid})
+                unless = {_flag(int(n[len(UNLESS):])): 1 for n in witnessed if n.startswith(UNLESS)}
+                fired = self._assert({**fact, **self.flags, **unless, "t": INTAKE, "sid": sid})
+            except _core.error as exc:
+                raise EngineError(f"durable_rules failed on this intake: {exc}") from None
             finally:
                 _core.delete_state(self.handle, sid)
-        if not {SEEN, WITNESSED} <= fired:
+        if WITNESSED not in witnessed or SEEN not in fired:
             raise EngineError("durable_rules did not process the intake")
-        return fired - {SEEN, WITNESSED}
+        return fired - {SEEN}
 
     def _assert(self, fact: dict[str, Any]) -> set[str]:
         code, state = _core.assert_fact(self.handle, json.dumps(fact))
@@ -199,10 +269,16 @@ class _Ruleset:
         fired: set[str] = set()
         result = _core.start_action_for_state(self.handle, state)
         action = result[1] if result else None
-        while action:
-            # An action message is {"<durable rule name>": {...}}; names hold no quotes.
-            fired.add(action[2:action.index('"', 2)].partition(PART)[0])
-            action = _core.complete_and_start_action(self.handle, state)
+        try:
+            while action:
+                # An action message is {"<durable rule name>": {...}}; names hold no quotes.
+                fired.add(action[2:action.index('"', 2)].partition(PART)[0])
+                action = _core.complete_and_start_action(self.handle, state)
+        finally:
+            # Interrupted (Ctrl-C) with actions pending: finish them before the session is
+            # deleted, or the C core frees memory still in use and aborts the process.
+            while action:
+                action = _core.complete_and_start_action(self.handle, state)
         return fired
 
 
@@ -219,4 +295,4 @@ def matching_rules(rulebase: RuleBase, values: Mapping[str, Any]) -> list[str]:
     """Ids of the rules whose conditions are definitely true for `values` (known answers and
     derived values only), in rule-base order."""
     fired = _ruleset_for(rulebase).matches(to_fact(values, rulebase.symbols))
-    return [rule_id for rule_id in rulebase.rules_by_id if rule_id in fired]  # rule-base order
+    return [rule.id for rule in rulebase.rules if rule.id in fired]

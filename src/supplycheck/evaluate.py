@@ -78,7 +78,7 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
     for r in fired:
         if r.model.factor:
             fields = factors.setdefault(r.model.factor, [])
-            fields.extend(f for f in _answers_behind(rulebase, evidence[r.id]) if f not in fields)
+            fields.extend(f for f in _answers_behind(rulebase, evidence[r.id], facts) if f not in fields)
 
     referrals: dict[ReferralTarget, tuple[Urgency, list[str]]] = {}
     for r in by_urgency:
@@ -127,10 +127,11 @@ def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) 
     return {leaf.field: facts[leaf.field] for leaf in leaves if leaf.field in facts}
 
 
-def _answers_behind(rulebase: RuleBase, evidence: Mapping[str, Any]) -> list[str]:
+def _answers_behind(rulebase: RuleBase, evidence: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
+    """The answers (given ones only) behind evidence that may include derived values."""
     out: list[str] = []
     for name in evidence:
-        out.extend(a for a in rulebase.answers_behind(name) if a not in out)
+        out.extend(a for a in rulebase.answers_behind(name) if a in facts and a not in out)
     return out
 
 

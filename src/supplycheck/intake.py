@@ -28,8 +28,9 @@ class Intake:
 
 
 def is_blank(value: Any) -> bool:
+    """Missing, empty or null: "not known" (the contract). `none` is the known-empty list."""
     return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and math.isnan(value))
+        isinstance(value, float) and math.isnan(value)) or (isinstance(value, (list, tuple)) and not value)
 
 
 def parse_value(q: Question, value: Any) -> Any:

@@ -5,7 +5,7 @@ decides a finding."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .result import Result
 from .rulebase.loader import RuleBase

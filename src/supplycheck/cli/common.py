@@ -44,11 +44,10 @@ def load_rules(rules_dir: Path | None) -> RuleBase:
     try:
         return load_rulebase(rules_dir)
     except RuleBaseError as exc:
-        err = console(stderr=True)
-        err.print("[bold]The rule base has errors:[/bold]")
+        click.echo("The rule base has errors:", err=True)
         for problem in exc.problems:
             if problem.severity == "error":
-                err.print(str(problem), markup=False)
+                click.echo(str(problem), err=True)
         raise SystemExit(EXIT_USAGE)
 
 

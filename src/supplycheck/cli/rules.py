@@ -11,7 +11,7 @@ from ..result import Result
 from ..rulebase import RuleBase
 from ..rulebase.lint import lint
 from ..rulebase.models import FieldType
-from .common import EXIT_FINDINGS, console, rules_option
+from .common import EXIT_FINDINGS, rules_option
 
 
 @click.group("rules")
@@ -24,13 +24,12 @@ def rules_group() -> None:
 def lint_command(rulebase: RuleBase) -> None:
     """Check the rule base; exit 1 if there is any error."""
     problems = lint(rulebase)
-    out = console()
-    for p in problems:
-        out.print(str(p), markup=False)
+    for p in problems:  # one line each, never wrapped: editors and CI read file:line
+        click.echo(str(p))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    out.print(f"{rulebase.name} {rulebase.version}: {len(rulebase.rules)} rules, "
-              f"{len(rulebase.questions)} questions; {errors} error(s), {warnings} warning(s)")
+    click.echo(f"{rulebase.name} {rulebase.version}: {len(rulebase.rules)} rules, "
+               f"{len(rulebase.questions)} questions; {errors} error(s), {warnings} warning(s)")
     if errors:
         raise SystemExit(EXIT_FINDINGS)
 
