@@ -59,14 +59,14 @@ def answer_latencies(steps) -> list[float]:
             start = time.perf_counter()
             term.send(step.keys)
             if step.red_flags:  # a red-flag panel and its question come first: not measured
-                term.expect("carry on with the questions")
+                term.expect("arry on with the questions")
                 term.send(ENTER)
                 term.expect(question_pattern(following))
                 continue
             term.expect(question_pattern(following))
             latencies.append(time.perf_counter() - start)
         term.send(steps[-1].keys)
-        term.expect("save this summary")
+        term.expect("ave this summary")
         term.send(ENTER)
         term.finish()
     return latencies

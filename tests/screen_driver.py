@@ -144,7 +144,7 @@ class Pty:
         self.send(step.keys)
 
     def carry_on(self) -> None:
-        self.expect("carry on with the questions")
+        self.expect("arry on with the questions")
         self.send(CARRY_ON)
 
     def finish(self) -> int:

@@ -305,7 +305,7 @@ def number_hint(question: Question, audience: Audience) -> str:
         return "a number of weeks, for example 3"
     if unit == "hours":
         return "a number of hours, for example 3 or 2.5"
-    return f"a number, {unit}" if unit else "a number"
+    return "a number, for example 6" if unit.startswith("per ") else "a number"
 
 
 def _choices(question: Question, audience: Audience) -> list[tuple[str, str]]:
@@ -372,26 +372,36 @@ def ask(rulebase: Any, question: Question, *, audience: Audience = "parent", def
 
 
 def _keys(allow_back: bool, *, typing: bool = False) -> Any:
-    """Extra keys for list prompts: ? for help, ← to go back, Ctrl-D to quit."""
+    """Extra keys: ? for help (in a text prompt, only as the first character), ← to go back
+    (list prompts), Ctrl-D to quit (in a text prompt, only when nothing is typed)."""
+    from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
     kb = KeyBindings()
-    if not typing:
-        @kb.add("?", eager=True)
-        def _help(event: Any) -> None:
-            event.app.exit(result=_HELP)
+    nothing_typed = Condition(lambda: not typing or not _current_text())
 
-        if allow_back:
-            @kb.add("left", eager=True)
-            def _back(event: Any) -> None:
-                event.app.exit(result=_BACK)
+    @kb.add("?", eager=True, filter=nothing_typed)
+    def _help(event: Any) -> None:
+        event.app.erase_when_done = True  # the question is asked again, with its help
+        event.app.exit(result=_HELP)
 
-    @kb.add("c-d", eager=True)
+    if allow_back and not typing:
+        @kb.add("left", eager=True)
+        def _back(event: Any) -> None:
+            event.app.erase_when_done = True  # the previous question comes back instead
+            event.app.exit(result=_BACK)
+
+    @kb.add("c-d", eager=True, filter=nothing_typed)
     def _quit(event: Any) -> None:
-        if not typing or not event.app.current_buffer.text:
-            event.app.exit(result=_QUIT)
+        event.app.exit(result=_QUIT)
 
     return kb
+
+
+def _current_text() -> str:
+    from prompt_toolkit.application import get_app
+
+    return get_app().current_buffer.text
 
 
 _shared_bindings: list[Any] = []
@@ -541,7 +551,7 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     prompt = questionary.text(message, default=start, qmark=qmark, validate=validate,
                               instruction=instruction, input=input, output=output)
     raw = _run(prompt, _keys(allow_back, typing=True))
-    if raw in (_QUIT,):
+    if raw in (_QUIT, _HELP):
         return raw
     w = _word(raw)
     if w in HELP_WORDS:

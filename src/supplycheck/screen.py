@@ -313,9 +313,9 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             show_red_flags(rulebase, result, flags, console)
             if interview.next_question(rulebase, screening.answers) is None:
                 break  # nothing left to ask: straight to the summary
-            choice = _choose("Would you like to carry on with the questions?",
-                             [("continue", "Carry on: the rest helps to complete the picture"),
-                              ("stop", "Stop here and show my summary")], term)
+            choice = _choose("Carry on with the questions?",
+                             [("continue", "Yes, carry on"),
+                              ("stop", "No, stop here and show my summary")], term)
             if choice is None:
                 _paused_message(term, screening)
                 return Outcome(Ending.paused, screening.ref)
@@ -344,26 +344,34 @@ def quiet_garbage_collector() -> None:
 def _quit_choice(term: Terminal, screening: Screening) -> str:
     if not screening.answers:
         return "discard"
-    term.console.print()
-    choice = _choose("Your answers so far are saved on this computer. What would you like to do?",
-                     [("pause", "Save and quit: continue later with `supplycheck screen --resume`"),
+    term.console.print("\nYour answers so far are saved on this computer.")
+    choice = _choose("What would you like to do?",
+                     [("pause", "Save and quit (continue later)"),
                       ("continue", "Keep going with the questions"),
                       ("discard", "Quit and delete my answers")], term)
     return choice or "pause"
 
 
 def _paused_message(term: Terminal, screening: Screening) -> None:
-    term.console.print(Text.assemble(
-        "\nSaved. To continue later, run: ", ("supplycheck screen --resume", "bold"),
-        "\nIf you are worried about your baby, don't wait: contact your baby's doctor or midwife."))
+    term.console.print(Text.assemble("\nSaved. To continue later, run: ",
+                                     ("supplycheck screen --resume", "bold")))
+    result = screening.result() if screening.answers else None
+    if result is not None and result.status == "scored" and result.red_flags:
+        # what to do and how soon, in the rule base's words: a pause must not bury it
+        words = rulebase_urgency_text(screening.rulebase, result)
+        term.console.print(Text.assemble(("Before you go: ", "bold"), words))
+
+
+def rulebase_urgency_text(rulebase: RuleBase, result: Result) -> str:
+    return rulebase.codes.urgencies[result.urgency].parent
 
 
 def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | None:
     """Ask whether to keep the summary as a file, and where."""
     import questionary
 
-    kind = _choose("Would you like to save this summary as a file?",
-                   [("", "No, thanks"), (".html", "Yes, as a web page to print or share (.html)"),
+    kind = _choose("Save this summary as a file?",
+                   [("", "No, thanks"), (".html", "Yes, as a web page to print (.html)"),
                     (".md", "Yes, as a text document (.md)"), (".json", "Yes, as data (.json)")], term)
     if not kind:
         return None

@@ -8,6 +8,7 @@ the same as the screen. Lays out a `Summary`; decides nothing.
 from __future__ import annotations
 
 import html
+from datetime import date
 
 from ..summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
@@ -66,7 +67,8 @@ def _evidence(f: Finding) -> str:
     return f'<div class="because"><em>{_e(HEADINGS["because"])}:</em><ul>{items}</ul></div>'
 
 
-def to_html(summary: Summary) -> str:
+def to_html(summary: Summary, *, made: date | None = None) -> str:
+    """The page; `made` (default today) is printed at the foot, for whoever reads it later."""
     u = summary.urgency.value
     parts: list[str] = [f"<h1>{_e(HEADINGS['title'])}</h1>"]
     contacts = "".join(f"<li>{_tag(c.urgency)} {_e(c.who)}</li>" for c in summary.contacts)
@@ -102,7 +104,8 @@ def to_html(summary: Summary) -> str:
         items = "".join(f"<li><strong>{_e(t)}</strong>: {_e(c)}</li>" for t, c in summary.sources)
         parts.append(f'<h2>{_e(HEADINGS["sources"])}</h2><ul class="sources">{items}</ul>')
     parts.append(f'<h2>{_e(HEADINGS["about"])}</h2><p class="about">{_e(summary.disclaimer)}</p>')
-    parts.append(f"<footer>{_e(summary.rulebase)}</footer>")
+    made = made or date.today()
+    parts.append(f"<footer>Made on {_e(made.strftime('%d %B %Y'))} · {_e(summary.rulebase)}</footer>")
     body = "\n".join(parts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -3,6 +3,8 @@ nothing. Urgency is written as a text tag, never only as formatting."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from ..summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
@@ -23,7 +25,8 @@ def _evidence(f: Finding) -> list[str]:
     return lines
 
 
-def to_markdown(summary: Summary) -> str:
+def to_markdown(summary: Summary, *, made: date | None = None) -> str:
+    """The document; `made` (default today) is written at the end, for whoever reads it later."""
     out: list[str] = [f"# {HEADINGS['title']}", ""]
     out += [f"## {tag(summary.urgency)}", "", f"**{_md(summary.urgency_text)}**", ""]
     if summary.contacts:
@@ -66,5 +69,5 @@ def to_markdown(summary: Summary) -> str:
         out += [f"## {HEADINGS['sources']}", ""]
         out += [f"- **{_md(t)}**: {_md(c)}" for t, c in summary.sources]
         out.append("")
-    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*{_md(summary.rulebase)}*", ""]
+    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*Made on {(made or date.today()).strftime('%d %B %Y')} · {_md(summary.rulebase)}*", ""]
     return "\n".join(out)
