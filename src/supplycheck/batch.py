@@ -751,10 +751,8 @@ class Scorer:
             return self.error(fields.get(ID_FIELD), [field_error_item(e) for e in exc.errors])
         try:
             return contract_dict(evaluate_intake(self.rulebase, intake, explain=False))
-        except Exception as exc:  # noqa: BLE001 - the engine failed on this intake: report it, score the rest
-            # durable_rules can raise its own error for some intakes (tests/test_engine_pitfalls.py).
-            reason = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-            return self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({reason})"}])
+        except EngineError as exc:  # the engine failed on this intake: report it, score the rest
+            return self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({exc})"}])
 
     def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]]) -> tuple[Any, "Summary"]:
         """Score one chunk of (line, fields, problem): (rendered output or result dicts, summary)."""
