@@ -6,6 +6,7 @@ A function gets only known values; it is not called when any of its inputs is un
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Callable, Mapping
 
@@ -79,6 +80,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def inputs_of(function: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(required, optional) answer names a derive function takes; keyword-only parameters are
     settings from the rule base (`params:` in derived.yaml), not answers."""

@@ -11,10 +11,12 @@ We drive the C core (`durable_rules_engine`) directly instead of `durable.engine
 runs each action through JSON round trips and starts timer threads; matching through the core
 is about 8x faster and keeps the process free of background threads.
 
-`unless X` is decided in two steps within the session: a copy of the intake (the witness) is
-asserted first and matched against X; the intake then carries a flag for each X that was
-definitely true, and the rules test that the flag is absent. (A negated `$not` pattern over the
-intake itself never blocks: durable_rules does not let one fact fill two patterns.)
+Named definitions (`{def: x}`) are decided once per intake, not inlined in every rule: a copy
+of the intake (the witness) is asserted first and matched against each definition (and its
+negation) the rules need; the intake then carries a flag for each that is definitely true, and
+the rules test those flags. This keeps the network small and gives `unless {def: x}` a plain
+"flag absent" test. (A negated `$not` pattern over the intake itself would never block:
+durable_rules does not let one fact fill two patterns.)
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from .rulebase import conditions as C
 from .rulebase.loader import RuleBase
 
 INTAKE = "intake"  # the positive discriminator every rule pattern carries
-WITNESS = "witness"  # a copy of the intake, asserted first, on which `unless` parts are decided
+WITNESS = "witness"  # a copy of the intake, asserted first, on which definitions are decided
 SEEN = "__seen__"  # matches every intake: proves the fact was processed
 WITNESSED = "__witnessed__"  # matches every witness, so it is never an unhandled fact
-UNLESS = "__unless"  # names the rules that decide `unless` parts on the witness
+DECIDES = "__def__"  # prefix of the rules that decide a definition on the witness
 
 _compiled: dict[str, "_Ruleset"] = {}  # one ruleset per rule-base hash, per process
 _lock = threading.Lock()  # the C core has no locks of its own
@@ -75,6 +77,9 @@ def compile_leaf(leaf: C.Leaf, symbols: Mapping[str, C.Symbol]) -> dict:
     """A leaf (positive, or one of the internal negated ops from `nnf`) as a durable expression.
     durable_rules never matches a comparison on an absent property, so unknown never matches."""
     name, op, v = leaf.field, leaf.op, leaf.value
+    if op in _DEFINITION_TESTS:
+        flag, present = _DEFINITION_TESTS[op]
+        return {f"{flag}_{name[4:]}": 1} if present else {"$nex": {f"{flag}_{name[4:]}": 1}}
     is_list = symbols[name].kind == "multi"
     present = list_count(name) if is_list else name
     if op == "known":
@@ -104,17 +109,25 @@ def compile_leaf(leaf: C.Leaf, symbols: Mapping[str, C.Symbol]) -> dict:
 # silently never true for text, and fails to load for numbers).
 _OPERATORS = {"ne": "$neq", "lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 
+# A definition's truth, as flags set on the intake after the witness: `dt_x` when x is definitely
+# true, `df_x` when definitely false (see conditions.nnf, refs_as_atoms).
+_DEFINITION_TESTS = {"def_true": ("dt", True), "def_false": ("df", True),
+                     "def_not_true": ("dt", False), "def_not_false": ("df", False)}
+
 
 # durable_rules allows at most 31 expressions in one pattern (MAX_SEQUENCE_EXPRESSIONS, error 113
 # at load) and walks its alpha network with a stack of 64 entries (MAX_STACK_SIZE, error 303 when
 # a fact matches too many pending paths at once). A condition too long or too wide (each `$or`
 # branch is a path of its own) is split into its disjuncts, one durable rule each; and every
-# pattern starts with a group flag (`g0`, `g1`, ..., all set on every fact) so the network's first
-# level has one node per group, each with at most GROUP_WIDTH paths below it.
+# pattern starts with two group flags (`h0`.., `g0`.., all set on every fact) so that the
+# network fans out in three bounded steps: at most MAX_SUPERGROUPS `h` nodes, GROUPS_PER_SUPER
+# `g` nodes under each, and GROUP_WIDTH paths under each `g` (24 + 8 + 24 stays under 64).
 EXPRESSION_BUDGET = 28
 MAX_WIDTH = 8
 GROUP_WIDTH = 24
-MAX_GROUPS = 30
+GROUPS_PER_SUPER = 8
+MAX_SUPERGROUPS = 24
+MAX_GROUPS = GROUPS_PER_SUPER * MAX_SUPERGROUPS
 PART = "#"  # separates a rule id from the number of its disjunct in durable rule names
 
 
@@ -137,9 +150,10 @@ def _fits(expr: dict) -> bool:
     return _cost(expr) <= EXPRESSION_BUDGET and _width(expr) <= MAX_WIDTH
 
 
-def expressions(cond: C.Condition, symbols, definitions) -> list[dict]:
-    """Durable expressions whose disjunction is "cond is definitely true"."""
-    normal = C.nnf(cond, definitions)
+def expressions(cond: C.Condition, symbols, definitions, *, atoms: bool = True) -> list[dict]:
+    """Durable expressions whose disjunction is "cond is definitely true". With `atoms`,
+    definitions are tested through their flags instead of being expanded."""
+    normal = C.nnf(cond, definitions, refs_as_atoms=atoms)
 
     def walk(c: C.Condition) -> dict:
         if isinstance(c, C.Leaf):
@@ -167,61 +181,52 @@ def expressions(cond: C.Condition, symbols, definitions) -> list[dict]:
     return parts
 
 
-def split_unless(cond: C.Condition) -> tuple[C.Condition | None, list[C.Condition]]:
-    """(positive part, [unless parts]) of a rule condition; `unless` may only stand at the top
-    of a rule or in its top-level `all`."""
-    if isinstance(cond, C.Unless):
-        return None, [cond.part]
-    if isinstance(cond, C.All):
-        unless = [p.part for p in cond.parts if isinstance(p, C.Unless)]
-        rest = tuple(p for p in cond.parts if not isinstance(p, C.Unless))
-        positive = None if not rest else rest[0] if len(rest) == 1 else C.All(rest)
-        return positive, unless
-    return cond, []
-
-
 def compile_rule(cond: C.Condition, symbols, definitions) -> list[dict]:
-    """The expressions (one per durable rule) of a rule's positive part; raises EngineError for a
-    condition durable_rules cannot take (also used by lint)."""
-    positive, unless = split_unless(cond)
-    for part in unless:
-        expressions(part, symbols, definitions)
-    return [{}] if positive is None else expressions(positive, symbols, definitions)
+    """The expressions (one durable rule each) of a rule; raises EngineError for a condition
+    durable_rules cannot take (lint uses this)."""
+    return expressions(cond, symbols, definitions)
 
 
-def _flag(index: int) -> str:
-    return f"u{index}"
+def _definition_tests(exprs: Any) -> set[tuple[str, str]]:
+    """(flag kind, definition) pairs that compiled expressions test."""
+    if isinstance(exprs, list):
+        return set().union(*map(_definition_tests, exprs)) if exprs else set()
+    found: set[tuple[str, str]] = set()
+    for key, value in exprs.items():
+        if key[:3] in ("dt_", "df_"):
+            found.add((key[:2], key[3:]))
+        if isinstance(value, (dict, list)):
+            found |= _definition_tests(value)
+    return found
 
 
 def ruleset_definition(rulebase: RuleBase) -> dict:
     """The durable_rules JSON ruleset for a rule base (without actions)."""
     symbols, definitions = rulebase.symbols, rulebase.definitions
-    unless_index: dict[C.Condition, int] = {}
     patterns: list[tuple[str, str, dict]] = []  # (durable rule name, fact kind, expression)
 
     def add(name: str, kind: str, exprs: list[dict]) -> None:
         for i, expr in enumerate(exprs):
             patterns.append((name if len(exprs) == 1 else f"{name}{PART}{i}", kind, expr))
 
+    needed: set[tuple[str, str]] = set()
     for rule in rulebase.rules:
-        positive, unless = split_unless(rule.condition)
-        flags = []
-        for part in unless:
-            if part not in unless_index:
-                unless_index[part] = len(unless_index)
-                add(f"{UNLESS}{unless_index[part]}", WITNESS, expressions(part, symbols, definitions))
-            flags.append({"$nex": {_flag(unless_index[part]): 1}})
-        heads = [{}] if positive is None else expressions(positive, symbols, definitions)
-        add(rule.id, INTAKE, [_all([h, *flags]) if h else _all(flags) if flags else {} for h in heads])
+        exprs = expressions(rule.condition, symbols, definitions)
+        needed |= _definition_tests(exprs)
+        add(rule.id, INTAKE, exprs)
+    for flag, name in sorted(needed):
+        cond = C.Ref(name) if flag == "dt" else C.Not(C.Ref(name))
+        add(f"{DECIDES}{flag}_{name}", WITNESS, expressions(cond, symbols, definitions, atoms=False))
 
     definition: dict[str, dict] = {}
     groups, load = 0, GROUP_WIDTH
     for name, kind, expr in patterns:
-        width = _width(expr) if expr else 1
+        width = _width(expr)
         if load + width > GROUP_WIDTH:
             groups, load = groups + 1, 0
         load += width
-        tests = [{"t": kind}, {f"g{groups - 1}": 1}] + ([expr] if expr else [])
+        group = groups - 1
+        tests = [{"t": kind}, {f"h{group // GROUPS_PER_SUPER}": 1}, {f"g{group}": 1}, expr]
         definition[name] = {"all": [{"m": {"$and": tests}}]}
     if groups > MAX_GROUPS:
         raise EngineError(f"rule base too large for durable_rules ({groups} groups of {GROUP_WIDTH} paths)")
@@ -233,7 +238,7 @@ def ruleset_definition(rulebase: RuleBase) -> dict:
 def group_flags(definition: dict) -> dict[str, int]:
     """The group flags every fact carries: one per group the definition uses."""
     used = {k for body in definition.values() for test in body["all"][0]["m"].get("$and", [])
-            for k in test if k[0] == "g" and k[1:].isdigit()}
+            for k in test if k[0] in "gh" and k[1:].isdigit()}
     return {g: 1 for g in sorted(used)}
 
 
@@ -252,8 +257,8 @@ class _Ruleset:
         with _lock:
             try:
                 witnessed = self._assert({**fact, **self.flags, "t": WITNESS, "sid": sid})
-                unless = {_flag(int(n[len(UNLESS):])): 1 for n in witnessed if n.startswith(UNLESS)}
-                fired = self._assert({**fact, **self.flags, **unless, "t": INTAKE, "sid": sid})
+                decided = {n[len(DECIDES):]: 1 for n in witnessed if n.startswith(DECIDES)}
+                fired = self._assert({**fact, **self.flags, **decided, "t": INTAKE, "sid": sid})
             except _core.error as exc:
                 raise EngineError(f"durable_rules failed on this intake: {exc}") from None
             finally:
@@ -295,4 +300,5 @@ def matching_rules(rulebase: RuleBase, values: Mapping[str, Any]) -> list[str]:
     """Ids of the rules whose conditions are definitely true for `values` (known answers and
     derived values only), in rule-base order."""
     fired = _ruleset_for(rulebase).matches(to_fact(values, rulebase.symbols))
-    return [rule.id for rule in rulebase.rules if rule.id in fired]
+    order = rulebase.rule_order
+    return sorted(fired, key=order.__getitem__)

@@ -309,22 +309,33 @@ _NEGATED_OP = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "l
 
 
 def nnf(cond: Condition, definitions: Mapping[str, Condition], negate: bool = False,
-        weak: bool = False) -> Condition:
+        weak: bool = False, refs_as_atoms: bool = False) -> Condition:
     """Push negations down to the leaves and expand definitions.
 
     Under Kleene logic `not` of a leaf is "known and the test fails", so every negated leaf
     becomes a positive leaf with its own op; `nin`, `lacks`, `lacks_all` and `not_empty` are
     internal ops that exist only in this form. With `weak` (under `unless`) the result is true when
     the condition is *not definitely false*: a leaf then also holds when its field is unknown.
+
+    With `refs_as_atoms`, definitions are not expanded: `{def: x}` becomes a leaf on the internal
+    field `def:x` whose op says which truth of x it needs (`def_true`, `def_false`,
+    `def_not_true`, `def_not_false`).
     """
+    def again(c: Condition, neg: bool = negate, wk: bool = weak) -> Condition:
+        return nnf(c, definitions, neg, wk, refs_as_atoms)
+
     if isinstance(cond, Ref):
-        return nnf(definitions[cond.name], definitions, negate, weak)
+        if refs_as_atoms:
+            op = {(False, False): "def_true", (True, False): "def_false",
+                  (False, True): "def_not_false", (True, True): "def_not_true"}[(negate, weak)]
+            return Leaf(f"def:{cond.name}", op, True, cond.line)
+        return again(definitions[cond.name])
     if isinstance(cond, Not):
-        return nnf(cond.part, definitions, not negate, weak)
+        return again(cond.part, not negate)
     if isinstance(cond, Unless):
         if negate:  # not(unless X) == X definitely true
-            return nnf(cond.part, definitions, False, False)
-        return nnf(cond.part, definitions, True, True)
+            return again(cond.part, False, False)
+        return again(cond.part, True, True)
     if isinstance(cond, Leaf):
         strong = _negate_leaf(cond) if negate else cond
         if weak and cond.op != "known":
@@ -332,11 +343,11 @@ def nnf(cond: Condition, definitions: Mapping[str, Condition], negate: bool = Fa
             return Any_((strong, Leaf(cond.field, "known", False, cond.line)))
         return strong
     if isinstance(cond, AtLeast):
-        parts = tuple(nnf(p, definitions, negate, weak) for p in cond.parts)
+        parts = tuple(again(p) for p in cond.parts)
         # not(at least n of k)  ==  at least k-n+1 of the negations
         n = len(parts) - cond.n + 1 if negate else cond.n
         return Any_(tuple(All(combo) for combo in itertools.combinations(parts, n)))
-    parts = tuple(nnf(p, definitions, negate, weak) for p in cond.parts)
+    parts = tuple(again(p) for p in cond.parts)
     is_all = isinstance(cond, All) != negate
     return All(parts) if is_all else Any_(parts)
 

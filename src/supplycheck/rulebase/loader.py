@@ -96,6 +96,10 @@ class RuleBase:
     def rules_by_id(self) -> dict[str, CompiledRule]:
         return {r.id: r for r in self.rules}
 
+    @cached_property
+    def rule_order(self) -> dict[str, int]:
+        return {r.id: i for i, r in enumerate(self.rules)}
+
     def answers_behind(self, name: str) -> tuple[str, ...]:
         """The answers a field or derived value comes from (itself, for an answer)."""
         return self.symbols[name].inputs or (name,)
