@@ -63,6 +63,12 @@ def lint(rulebase: RuleBase) -> list[Problem]:
     for cond in rulebase.ask_when.values():
         definitions_used.update(_refs_deep(cond, rulebase))
 
+    if not any(p.severity == "error" and "cannot be compiled" in p.message for p in problems):
+        try:
+            engine.ruleset_definition(rulebase)
+        except Exception as exc:  # the engine's own message says what is wrong
+            problems.append(Problem(str(rulebase.directory), None, f"the rule base cannot be compiled: {exc}"))
+
     codes = rulebase.codes
     for table in used:
         for code in getattr(codes, table):
