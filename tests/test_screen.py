@@ -218,3 +218,12 @@ def test_welcome_says_what_this_is(rulebase, store):
     assert "minutes" in flat
     assert "nothing is sent anywhere" in flat
     assert "emergency number" in flat
+
+
+def test_resume_asks_again_what_the_rule_base_no_longer_accepts(rulebase, store):
+    steps = plan(rulebase, scenario("soft_breasts_10_weeks"))
+    paused, _ = screen(rulebase, store, flow_keys(steps[:4]) + CTRL_C + ENTER)
+    store.set_answer(paused.ref, "multiple_birth", "perhaps")  # as if an option had been removed
+    again, printed = screen(rulebase, store, steps[2].keys + CTRL_C + ENTER, resume=True)
+    assert "asked again" in printed
+    assert store.answers(paused.ref)["multiple_birth"] == steps[2].value

@@ -208,6 +208,24 @@ class Screening:
             self.store.clear_answer(self.ref, field_id)
         return field_id
 
+    def drop_invalid_answers(self) -> list[str]:
+        """Forget saved answers the rule base no longer accepts (it changed since they were
+        given), so their questions are asked again. Returns their field ids."""
+        stale = []
+        for field_id, value in list(self.answers.items()):
+            if field_id not in self.rulebase.questions:
+                continue  # a question that is gone: kept, and never used
+            if value is None:
+                continue
+            try:
+                parse_intake(self.rulebase, {field_id: value})
+            except IntakeError:
+                stale.append(field_id)
+                del self.answers[field_id]
+                self.history.remove(field_id)
+                self.store.clear_answer(self.ref, field_id)
+        return stale
+
     def result(self) -> Result:
         return evaluate(self.rulebase, interview.relevant_answers(self.rulebase, self.answers))
 
@@ -250,6 +268,11 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
             term.console.print("There is no unfinished screening to continue, so let's start a new one.\n")
         else:
             screening = Screening(rulebase, store, latest, store.answers(latest), store.history(latest))
+            stale = screening.drop_invalid_answers()
+            if stale:
+                term.console.print(Text(f"{len(stale)} of your earlier answers no longer fit the questions "
+                                        "(they have been updated since); those questions will be asked again.",
+                                        style="dim"))
             n = len(screening.answers)
             term.console.print(Text(f"Welcome back. Continuing your screening ({n} answers so far).",
                                     style="bold"))
