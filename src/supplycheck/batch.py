@@ -52,6 +52,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -1010,6 +1011,19 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes are started (from the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -1065,7 +1079,8 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
             source, items, tag = chunk
             pending.append((tag, len(items), executor.submit(_score_chunk, fmt, source, items)))
 
-        submit(second)
+        with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
+            submit(second)
         # Score the first chunk here while the workers start.
         local = Scorer(rulebase)
         output, summary = local.chunk(fmt, first[0], first[1])
