@@ -227,3 +227,10 @@ def test_resume_asks_again_what_the_rule_base_no_longer_accepts(rulebase, store)
     again, printed = screen(rulebase, store, steps[2].keys + CTRL_C + ENTER, resume=True)
     assert "asked again" in printed
     assert store.answers(paused.ref)["multiple_birth"] == steps[2].value
+
+
+def test_stray_keys_at_the_flows_own_prompts_do_not_quit(rulebase, store):
+    steps = plan(rulebase, scenario("fever_3_weeks"), stop_at_red_flag=True)
+    keys = "".join(s.keys for s in steps) + "?" + DOWN + ENTER  # "?" at "Carry on?", then stop
+    outcome, _ = screen(rulebase, store, keys)
+    assert outcome.ending is Ending.stopped

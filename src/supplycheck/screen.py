@@ -241,16 +241,20 @@ def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, defaul
     import questionary
     from questionary import Choice
 
-    from .ask import _keys, _run
+    from .ask import _HELP, _QUIT, _keys, _run
 
-    prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],
-                                default=default, qmark="»", use_jk_keys=False, instruction=" ",
-                                **term.prompt_kwargs())
-    try:
-        raw = _run(prompt, _keys(False))
-    except (KeyboardInterrupt, EOFError):
-        return None
-    return None if isinstance(raw, str) and raw.startswith("\0") else raw
+    while True:
+        prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],
+                                    default=default, qmark="»", use_jk_keys=False, instruction=" ",
+                                    **term.prompt_kwargs())
+        try:
+            raw = _run(prompt, _keys(False))
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if raw == _QUIT:
+            return None
+        if raw != _HELP:  # no help here: `?` just asks again
+            return raw
 
 
 def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool) -> Screening:
