@@ -327,7 +327,9 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             if choice == "discard":
                 if screening.ref is not None:
                     store.delete(screening.ref)
-                console.print("Your answers have been deleted. Take care.")
+                    console.print("\nYour answers have been deleted. Take care.")
+                else:
+                    console.print("\nStopped before the first answer: nothing was saved. Take care.")
                 return Outcome(Ending.discarded, None)
             _paused_message(term, screening)
             return Outcome(Ending.paused, screening.ref)
