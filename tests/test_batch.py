@@ -446,7 +446,7 @@ def test_csv_output_neutralises_formulas(rulebase, tmp_path):
 # ----------------------------------------------------------------------------- scale
 
 def test_order_is_preserved_with_several_workers(rulebase, tmp_path):
-    records = make_records(rulebase, 2600, seed=11, bad_every=97)
+    records = make_records(rulebase, 1600, seed=11, bad_every=97)  # four chunks of 500
     path = write_csv(tmp_path / "in.csv", records)
     outs = {}
     for workers in ("1", "2", "3"):
@@ -560,20 +560,20 @@ def test_examples_score_with_their_deliberate_errors(rulebase, tmp_path):
 def test_progress_bar_on_a_terminal_and_quiet_in_a_pipe(rulebase, tmp_path):
     import pexpect
 
-    path = write_jsonl(tmp_path / "in.jsonl", make_records(rulebase, 1500, seed=15))
+    path = write_jsonl(tmp_path / "in.jsonl", make_records(rulebase, 800, seed=15))
     env = {**os.environ, "SUPPLYCHECK_RULES": str(RULES_DIR), "COLUMNS": "120", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(str(SUPPLYCHECK), ["batch", str(path), "-o", str(tmp_path / "tty.jsonl"), "-w", "1"],
                           env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
     child.expect(r"Scoring.*intakes.*/s")
-    child.expect(r"Read 1,500 intakes")
+    child.expect(r"Read 800 intakes")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     piped = run_cli("batch", str(path), "-o", str(tmp_path / "pipe.jsonl"), "-w", "1")
     assert piped.returncode == 0
     assert piped.stderr == ""  # no progress bar, no escape codes, when stderr is not a terminal
-    assert "\x1b" not in piped.stdout and piped.stdout.startswith("Read 1,500 intakes")
+    assert "\x1b" not in piped.stdout and piped.stdout.startswith("Read 800 intakes")
     quiet = run_cli("batch", str(path), "-o", str(tmp_path / "quiet.jsonl"), "-w", "1", "--quiet")
     assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""
 
