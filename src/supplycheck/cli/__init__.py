@@ -21,7 +21,9 @@ def cli(ctx: click.Context) -> None:
     Without a command, starts the interactive screening (same as `supplycheck screen`).
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(screen_command)
+        # A context of its own, so the screening's options read their environment variables.
+        with screen_command.make_context("screen", [], parent=ctx) as screen_ctx:
+            screen_command.invoke(screen_ctx)
 
 
 cli.add_command(screen_command)
