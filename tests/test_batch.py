@@ -10,7 +10,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -186,6 +185,7 @@ def test_csv_with_bom_quotes_crlf_and_multiline_cells(rulebase, tmp_path):
     path = tmp_path / "in.csv"
     path.write_bytes(raw.encode("utf-8"))
     records = list(read_intakes(path, rulebase))
+    assert all(isinstance(r, Record) for r in records)
     assert [(r.line, r.fields and r.fields.get("id")) for r in records] == [(2, "q1"), (3, "q,2"), (5, "q3"), (7, "q4")]
     assert records[0].fields == {"id": "q1", "infant_age_days": "5", "concerns": "breasts_soft;feeds_more_often",
                                  "breast_surgery": "none", "wet_diapers_per_day": "3"}
@@ -400,6 +400,17 @@ def test_dropped_identifying_columns_never_reach_any_output(rulebase, tmp_path):
         texts = [out.read_text(), (tmp_path / "s.json").read_text(), proc.stdout, proc.stderr]
         assert not any(secret in text for secret in SECRET for text in texts)
     assert [r["status"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["scored"] * 5
+
+
+def test_library_refusal_carries_the_columns_and_drop_lets_the_file_through(rulebase, tmp_path):
+    path = write_csv(tmp_path / "in.csv", [{"id": "a", "Email": SECRET[1], "infant_age_days": 3}],
+                     ["id", "Email", "infant_age_days"])
+    with pytest.raises(IdentifyingColumnsError) as refused:
+        read_intakes(path, rulebase)
+    assert refused.value.columns == [("Email", "email")] and SECRET[1] not in str(refused.value)
+    summary = score_files([path], tmp_path / "out.jsonl", rulebase, drop_columns=["email"], workers=1)
+    assert (summary.records, summary.scored) == (1, 1)
+    assert SECRET[1] not in (tmp_path / "out.jsonl").read_text()
 
 
 def test_jsonl_identifying_key_on_a_later_line_refuses_the_run(rulebase, tmp_path):

@@ -67,7 +67,7 @@ from .evaluate import evaluate_intake, rulebase_ref
 from .intake import ID_FIELD, parse_intake
 from .result import Result
 from .rulebase import RuleBase, load_rulebase
-from .rulebase.models import ReferralTarget, SupplyPicture, Urgency
+from .rulebase.models import SupplyPicture, Urgency
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
