@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from supplycheck.files import write_atomic
 from supplycheck import load_rulebase
 from supplycheck.consult import records
 from supplycheck.consult.explain import explain
@@ -207,7 +208,7 @@ def test_letters_go_to_doctors_or_consultants_only(store, rulebase):
 
 def test_write_atomic_replaces_the_whole_file(tmp_path):
     target = tmp_path / "out" / "letter.html"
-    records.write_atomic(target, "first")
-    records.write_atomic(target, "second")
+    write_atomic(target, "first")
+    write_atomic(target, "second")
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["letter.html"]

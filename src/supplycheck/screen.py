@@ -22,6 +22,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from . import interview, summary as summary_mod
+from .files import write_atomic
 from .ask import Action, ask
 from .errors import FieldError, IntakeError, SupplycheckError
 from .evaluate import evaluate
@@ -165,7 +166,7 @@ def render_file(path: Path, rulebase: RuleBase, result: Result) -> str:
 def save_summary(path: Path, rulebase: RuleBase, result: Result) -> Path:
     text = render_file(path, rulebase, result)
     try:
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
     except OSError as exc:
         raise ScreenError(f"{path}: could not write the summary ({exc.strerror or exc})") from exc
     return path

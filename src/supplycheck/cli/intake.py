@@ -13,6 +13,7 @@ import click
 from rich.text import Text
 
 from ..consult import records, session, views
+from ..files import write_atomic
 from ..consult.explain import explain
 from ..rulebase import RuleBase
 from ..store import DB_ENV, Store, check_ref
@@ -137,7 +138,7 @@ def export_command(ref: str, fmt: str, recipient: str, paper: str, output: Path 
     if output is None:
         click.echo(text, nl=False)
         return
-    records.write_atomic(output, text)
+    write_atomic(output, text)
     err.print(f"Wrote {output}", markup=False)
 
 

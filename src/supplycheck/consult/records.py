@@ -5,11 +5,8 @@ CLI do that); every function takes an open `Store` and the rule base to use."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from .. import interview
@@ -82,7 +79,7 @@ def current(store: Store, rulebase: RuleBase, ref: str) -> Current:
     from, the result is first brought up to date with the answers (an interrupted session may
     have saved an answer but not its result). With another rule base the stored result is kept
     as it is (`rescore` updates it) and `rulebase_changed` is set."""
-    record = store.require(ref)
+    store.require(ref)  # a clear error for an unknown reference
     stored = store.latest_stored_result(ref)
     if stored is None or stored.rulebase_hash == rulebase.content_hash:
         refresh(store, rulebase, ref)
@@ -253,22 +250,6 @@ def export(store: Store, rulebase: RuleBase, ref: str, fmt: LetterFormat, recipi
     if fmt == "html":
         return letter.to_html(view, paper=paper), now
     raise StoreError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader sees the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def local_time(iso: str | None) -> str:
