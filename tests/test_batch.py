@@ -10,25 +10,37 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import RULES_DIR
 
 from supplycheck import evaluate
 from supplycheck.batch import (
-    CSV_COLUMNS, AtomicFile, IdentifyingColumnsError, InputError, OutputError, Record, Scorer,
-    Summary, contract_dict, flatten, identifying_kind, read_intakes, score_files, score_records,
+    CSV_COLUMNS,
+    AtomicFile,
+    IdentifyingColumnsError,
+    InputError,
+    OutputError,
+    Record,
+    Scorer,
+    Summary,
+    contract_dict,
+    flatten,
+    identifying_kind,
+    read_intakes,
+    score_files,
+    score_records,
 )
 from supplycheck.cli import cli
 from supplycheck.rulebase.models import FieldType
 
-from conftest import RULES_DIR
-
 ROOT = Path(__file__).resolve().parents[1]
-SUPPLYCHECK = ROOT / ".venv" / "bin" / "supplycheck"
+SUPPLYCHECK = Path(sys.executable).with_name("supplycheck")  # the venv running the tests
 EXAMPLES = ROOT / "examples" / "batch"
 
 

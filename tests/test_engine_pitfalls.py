@@ -27,7 +27,7 @@ from supplycheck.rulebase.lint import lint
 from test_oracle import ORACLE, QUESTIONS, RULES_DIR, plain_rule, random_intake, write_rule_base
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPPLYCHECK = ROOT / ".venv" / "bin" / "supplycheck"
+SUPPLYCHECK = Path(sys.executable).with_name("supplycheck")  # the venv running the tests
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from supplycheck.consult import records
-from supplycheck.render import letter
 from supplycheck.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,19 +10,20 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from test_oracle import QUESTIONS, RULES_DIR, write_rule_base
 
 from supplycheck import load_rulebase
 from supplycheck.errors import RuleBaseError
 from supplycheck.rulebase.lint import lint
-from test_oracle import QUESTIONS, RULES_DIR, write_rule_base
 
 ROOT = Path(__file__).resolve().parents[1]
-SUPPLYCHECK = ROOT / ".venv" / "bin" / "supplycheck"
+SUPPLYCHECK = Path(sys.executable).with_name("supplycheck")  # the venv running the tests
 CONTRACT = Path("/work/shared/spec/intake-contract.md")
 RULES_FILE = "rules/rules/10_test.yaml"  # as the CLI shows it, run from tmp_path
 
