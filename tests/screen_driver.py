@@ -26,8 +26,8 @@ ENTER, DOWN, UP, LEFT, SPACE = "\r", "\x1b[B", "\x1b[A", "\x1b[D", " "
 CTRL_C, CTRL_D = "\x03", "\x04"
 SUPPLYCHECK = str(Path(sys.executable).with_name("supplycheck"))
 
-CARRY_ON = ENTER  # "Carry on" is the first choice after a red flag
-STOP = DOWN + ENTER  # "Stop here and show my summary"
+STOP = ENTER  # "Stop here and show my summary": the first choice, and the default, after a red flag
+CARRY_ON = DOWN + ENTER
 
 
 def keys_for(question: Question, answer: Any) -> str:
@@ -49,9 +49,9 @@ def keys_for(question: Question, answer: Any) -> str:
     items = _choices(question, "parent")
     labels = [label for _, label in items]
     values = [v for v, _ in items]
-    if answer is None or answer == UNSURE:
-        return DOWN * labels.index("Not sure") + ENTER
-    return DOWN * values.index(answer) + ENTER
+    start = labels.index("Not sure")  # where the cursor starts without an earlier answer
+    target = start if answer is None or answer == UNSURE else values.index(answer)
+    return (DOWN * (target - start) if target >= start else UP * (start - target)) + ENTER
 
 
 def stored_value(question: Question, answer: Any) -> Any:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from consult_pty import DOWN, ENTER, LEFT, SUPPLYCHECK, Terminal
+from consult_pty import DOWN, ENTER, LEFT, SUPPLYCHECK, UP, Terminal
 from supplycheck.store import Store
 from test_clinic import changed_rules
 
@@ -32,7 +32,7 @@ def first_visit(db) -> Terminal:
     t = Terminal("intake", "new", "LC-0201", db=db)
     t.answer("infant_age_days", "5" + ENTER)
     t.answer("gestational_age_weeks", "39" + ENTER)
-    t.answer("multiple_birth", DOWN + ENTER)  # No
+    t.answer("multiple_birth", UP + ENTER)  # No (the cursor starts on "Not sure")
     t.answer("birth_weight_g", "3400" + ENTER)
     t.answer("current_weight_g", "3000" + ENTER)
     t.wait("SAME DAY")  # the panel: weight loss over 10% is a red flag
@@ -92,7 +92,7 @@ def test_a_consultant_intake_end_to_end(tmp_path):
     # Resume: the panel first, then the question the consultant left.
     t = Terminal("intake", "resume", "LC-0201", db=db)
     t.wait("Findings so far")
-    t.answer("professional_growth_concern", ENTER)  # Yes
+    t.answer("professional_growth_concern", UP + UP + ENTER)  # Yes
     t.answer("baby_hard_to_wake", "\x03")
     t.wait("Resume with")
     assert t.finish() == 0

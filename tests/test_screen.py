@@ -15,7 +15,7 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from screen_driver import (
-    CTRL_C, CTRL_D, DOWN, ENTER, LEFT, answers_after, flow_keys, plan,
+    CTRL_C, CTRL_D, DOWN, ENTER, LEFT, UP, answers_after, flow_keys, plan,
 )
 from supplycheck import evaluate, interview, summary
 from supplycheck.screen import Ending, Terminal, run
@@ -137,7 +137,7 @@ def test_going_back_changes_the_previous_answer(rulebase, store):
             + "39" + ENTER  # gestation
             + LEFT  # at "twin?" (a list): back to gestation
             + ENTER  # keep 39
-            + DOWN + ENTER  # twin: no
+            + UP + ENTER  # twin: no (the cursor starts on "Not sure")
             + CTRL_C + ENTER)  # save and quit
     outcome, _ = screen(rulebase, store, keys)
     assert outcome.ending is Ending.paused
@@ -231,6 +231,6 @@ def test_resume_asks_again_what_the_rule_base_no_longer_accepts(rulebase, store)
 
 def test_stray_keys_at_the_flows_own_prompts_do_not_quit(rulebase, store):
     steps = plan(rulebase, scenario("fever_3_weeks"), stop_at_red_flag=True)
-    keys = "".join(s.keys for s in steps) + "?" + DOWN + ENTER  # "?" at "Carry on?", then stop
+    keys = "".join(s.keys for s in steps) + "?" + ENTER  # "?" at "Carry on?", then stop (the default)
     outcome, _ = screen(rulebase, store, keys)
     assert outcome.ending is Ending.stopped

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from screen_driver import (
-    CTRL_C, ENTER, SUPPLYCHECK, STOP, Pty, answers_after, plan, question_pattern,
+    CARRY_ON, CTRL_C, ENTER, SUPPLYCHECK, STOP, Pty, answers_after, plan, question_pattern,
 )
 from supplycheck import evaluate, interview
 from supplycheck.store import Store
@@ -44,7 +44,7 @@ def run_through(term: Pty, steps, *, stop_at_red_flag: bool = False) -> None:
         term.answer(step)
         if step.red_flags:
             term.expect("arry on with the questions")
-            term.send(STOP if stop_at_red_flag else ENTER)
+            term.send(STOP if stop_at_red_flag else CARRY_ON)
 
 
 def test_red_flag_panel_then_summary(rulebase, tmp_path):

@@ -272,13 +272,13 @@ def test_resume_after_the_process_is_killed_mid_interview(tmp_path):
     typed: every answer given before is kept, and `resume` goes on from there."""
     import signal
 
-    from consult_pty import ENTER, Terminal
+    from consult_pty import ENTER, UP, Terminal
 
     db = tmp_path / "killed.db"
     t = Terminal("intake", "new", "LC-0301", db=db)
     t.answer("infant_age_days", "12" + ENTER)
     t.answer("gestational_age_weeks", "36" + ENTER)
-    t.answer("multiple_birth", ENTER)  # Yes
+    t.answer("multiple_birth", UP + UP + ENTER)  # Yes (the cursor starts on "Not sure")
     t.answer("birth_weight_g", "31")  # being typed when the power goes
     t.child.kill(signal.SIGKILL)
     t.child.expect(pexpect.EOF)

@@ -477,7 +477,9 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
     if extras:
         choices += [Separator(" "), *extras]
     values = [v for v, _ in items]
-    initial = default if default in values else None
+    # Without an earlier answer the cursor starts on "Not sure": a hurried Enter records "not
+    # known", never a "yes" that could raise or hide a red flag.
+    initial = default if default in values else next(v for v, _ in items if v in (UNSURE, _UNSURE))
     prompt = questionary.select(
         message, choices=choices, default=initial, qmark=qmark, use_jk_keys=False,
         instruction=instruction, input=input, output=output)

@@ -343,9 +343,10 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             show_red_flags(rulebase, result, flags, console)
             if interview.next_question(rulebase, screening.answers) is None:
                 break  # nothing left to ask: straight to the summary
+            # Stopping is the default: after a red flag, what to do matters more than more questions.
             choice = _choose("Carry on with the questions?",
-                             [("continue", "Yes, carry on"),
-                              ("stop", "No, stop here and show my summary")], term)
+                             [("stop", "No, stop here and show my summary"),
+                              ("continue", "Yes, carry on")], term, default="stop")
             if choice is None:
                 _paused_message(term, screening)
                 return Outcome(Ending.paused, screening.ref)
