@@ -132,8 +132,9 @@ def test_every_finding_is_explained_with_answers_derived_values_and_sources(stor
     [rule] = flag.because
     assert rule.rule == "weight_loss_over_10_percent"
     assert rule.location.startswith("rules/rules/10_red_flags.yaml:")
-    [loss] = rule.evidence
+    loss, *answers = rule.evidence  # the derived value, then the answers it comes from
     assert loss.field == "weight_loss_pct" and loss.derived
+    assert {e.field for e in answers} == {"birth_weight_g", "current_weight_g"}
     assert {"Birth weight (g)", "Most recent weight (g)"} <= set(loss.derived_from)
     assert [tag for tag, _ in rule.sources] == ["NICE-NG75", "AAP-visit"]
     assert all(citation for _, citation in rule.sources)

@@ -146,7 +146,7 @@ def test_list_show_explain_export_rescore_delete(tmp_path):
 
     shown = run("intake", "show", "LC-0201", "--explain", db=db).stdout
     assert "rule weight_loss_over_10_percent" in shown
-    assert "Weight change from birth (% lost): 11.76 %" in shown
+    assert "Weight change from birth (% lost): 11.8 %" in shown
     assert "derived from Birth weight (g), Most recent weight (g)" in shown
     assert "NICE-NG75" in shown
     assert "Unanswered questions that could raise the urgency" in shown

@@ -129,7 +129,7 @@ def test_the_html_letter_carries_the_record_details(store, rulebase):
     assert rulebase.codes.referral_targets["mothers_doctor"].clinical in text
     # The findings carry the answers behind them.
     findings = html[html.index('id="findings"'):html.index('id="notes"')]
-    assert "Weight change from birth (% lost): <b>11.76 %</b>" in findings
+    assert "Weight change from birth (% lost): <b>11.8 %</b>" in findings
     assert "Breast surgery or chest radiation: <b>Reduction mammoplasty</b>" in findings
     # An answer already shown under a finding is counted, not repeated, further down.
     assert findings.count("Infant age (completed days): <b>5 days</b>") == 1

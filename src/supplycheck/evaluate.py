@@ -103,6 +103,10 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
     for r in by_urgency:
         for code in r.model.next_steps:
             steps.setdefault(code, NextStep(code=code, text=codes.next_steps[code].parent))
+    # A step that another one makes redundant is left out ("weigh within 2 days" under "see a
+    # doctor today"), so the advice never contradicts its own urgency.
+    superseded = {s for code in steps for s in codes.next_steps[code].supersedes}
+    steps = {code: step for code, step in steps.items() if code not in superseded}
 
     return Result(
         id=intake.id,
@@ -123,8 +127,14 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
-    leaves = C.supporting(rule.condition, facts, rulebase.definitions)
-    return {leaf.field: facts[leaf.field] for leaf in leaves if leaf.field in facts}
+    """The answers and derived values that made the rule fire; a derived value brings the
+    answers it was computed from."""
+    evidence: dict[str, Any] = {}
+    for leaf in C.supporting(rule.condition, facts, rulebase.definitions):
+        for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
+            if name in facts:
+                evidence.setdefault(name, facts[name])
+    return evidence
 
 
 def _answers_behind(rulebase: RuleBase, evidence: Mapping[str, Any], facts: Mapping[str, Any]) -> list[str]:
@@ -151,6 +161,8 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
     not fired, would be more urgent than the result, and is still undecided (neither true nor
     false) given what is known."""
     found: dict[str, tuple[Urgency, list[str]]] = {}
+    skipped = {q for q, cond in rulebase.ask_when.items()
+               if C.truth(cond, facts, rulebase.definitions) is False}  # never asked: not open
     for rule in rulebase.rules:
         rule_urgency = rule.model.urgency
         if rule.id in fired or rule_urgency.rank >= urgency.rank:
@@ -159,7 +171,7 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
             continue
         for leaf in C.leaves(rule.condition, rulebase.definitions):
             for answer in rulebase.answers_behind(leaf.field):
-                if answer in facts or answer not in rulebase.questions:
+                if answer in facts or answer not in rulebase.questions or answer in skipped:
                     continue
                 best, rules = found.get(answer, (rule_urgency, []))
                 if rule_urgency.rank < best.rank:

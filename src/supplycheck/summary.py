@@ -63,7 +63,7 @@ def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audienc
     q = rulebase.questions.get(field_id)
     if q is None:  # a derived value
         unit = next((d.unit for d in rulebase.derived if d.id == field_id), "")
-        return f"{value:g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
+        return f"{round(value, 1):g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
     if value is None or value == "unsure":
         return "not sure"
     if q.is_numeric:
@@ -96,6 +96,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         for ex in result.explanations:
             if f"{prefix}:{code}" in ex.concludes:
                 for f, v in ex.evidence.items():
+                    if audience == "parent" and f not in rulebase.questions:
+                        continue  # parents see what they said (the weights), not derived values
                     items.setdefault(f, Evidence(f, field_label(rulebase, f, audience),
                                                  answer_text(rulebase, f, v, audience)))
                 sources.extend(s for s in ex.source if s not in sources)

@@ -167,6 +167,11 @@ class _Loader:
         rules_read = [(p, *self.read(p, RulesFile)) for p in rule_files]
         if self.has_errors:
             return None
+        for code, step in codes.next_steps.items():
+            for other in step.supersedes:
+                if other not in codes.next_steps:
+                    self.problem(display_path(d / "codes.yaml"), None,
+                                 f"next step {code}: supersedes unknown step {other!r}")
 
         symbols = self.build_symbols(questions, q_raw, derived, d_raw)
         sources = set(meta.sources)

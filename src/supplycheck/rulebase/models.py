@@ -220,6 +220,12 @@ class PerceivedEntry(_Strict):
     clinical: str
 
 
+class NextStepEntry(_Strict):
+    parent: str
+    clinical: str
+    supersedes: list[str] = []  # steps this one makes redundant (e.g. "call now" over "weigh soon")
+
+
 class CodesFile(_Strict):
     urgencies: dict[Urgency, Wording]
     referral_targets: dict[ReferralTarget, Wording]
@@ -227,7 +233,7 @@ class CodesFile(_Strict):
     red_flags: dict[str, RedFlagEntry]
     factors: dict[str, FactorEntry]
     perceived_signs: dict[str, PerceivedEntry]
-    next_steps: dict[str, Wording]
+    next_steps: dict[str, NextStepEntry]
 
 
 class MetaFile(_Strict):
