@@ -148,7 +148,12 @@ class _Loader:
             for err in exc.errors():
                 loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
                 where = ".".join(str(p) for p in loc) or "(top level)"
-                self.problem(name, line_at(raw, loc), f"{where}: {err['msg']}")
+                owner = _owner(raw, loc)
+                value = err.get("input")
+                shown = repr(value)
+                given = f" (got {shown})" if (err["type"] != "missing" and len(shown) <= 60
+                                              and not isinstance(value, (dict, list))) else ""
+                self.problem(name, line_at(raw, loc), f"{owner}{where}: {err['msg']}{given}")
             return None, None
 
     def load(self) -> RuleBase | None:
@@ -310,6 +315,19 @@ class _Loader:
         for tag in rule.source:
             if tag not in sources:
                 self.problem(file, line, f"rule {rule.id}: unknown source {tag!r} (add it to rulebase.yaml sources)")
+
+
+def _owner(raw: Any, loc: list[Any]) -> str:
+    """'rule <id>: ' (or question, section) when the error lies inside one, for the message."""
+    if len(loc) >= 2 and loc[0] in ("rules", "sections") and isinstance(loc[1], int):
+        try:
+            item = raw[loc[0]][loc[1]]
+            if len(loc) >= 4 and loc[0] == "sections" and loc[2] == "questions":
+                return f"question {raw['sections'][loc[1]]['questions'][loc[3]].get('id', '?')}: "
+            return f"{loc[0][:-1]} {item.get('id', '?')}: "
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return ""
+    return ""
 
 
 def content_hash(directory: Path) -> str:
