@@ -6,6 +6,7 @@ Parses options, calls `supplycheck.store` and `supplycheck.consult`, prints. Not
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +18,7 @@ from ..files import write_atomic
 from ..consult.explain import explain
 from ..rulebase import RuleBase
 from ..store import DB_ENV, Store, check_ref
-from .common import console, rules_option
+from .common import EXIT_USAGE, console, rules_option
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +55,9 @@ def _interview(store: Store, rulebase: RuleBase, ref: str) -> None:
 @rules_option
 def new_command(ref: str, store: Store, rulebase: RuleBase) -> None:
     """Start a new intake under the reference code REF."""
-    record = store.create(check_ref(ref), "intake", rulebase)
+    ref = check_ref(ref)
+    _need_terminal()
+    record = store.create(ref, "intake", rulebase)
     _interview(store, rulebase, record.ref)
 
 
@@ -69,7 +72,16 @@ def resume_command(ref: str | None, store: Store, rulebase: RuleBase) -> None:
         if ref is None:
             raise click.ClickException("no unfinished intake to resume; give a reference code")
     store.require(ref)
+    _need_terminal()
     _interview(store, rulebase, ref)
+
+
+def _need_terminal() -> None:
+    """The interview needs a terminal; without one, say so before anything is created."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        click.echo("The guided intake needs a terminal to ask its questions: run it in a terminal "
+                   "window. (list, show, export and rescore work without one.)", err=True)
+        raise SystemExit(EXIT_USAGE)
 
 
 @intake_group.command("list")
