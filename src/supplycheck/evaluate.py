@@ -159,8 +159,9 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
                    urgency: Urgency) -> list[OpenQuestion]:
     """Unanswered questions that could make the result more urgent: those under a rule that has
     not fired, would be more urgent than the result, and is still undecided (neither true nor
-    false) given what is known."""
-    found: dict[str, tuple[Urgency, list[str]]] = {}
+    false) given what is known. Where a question is a rule's only unknown, its answer alone
+    could raise the urgency (`alone_could_raise_to`)."""
+    found: dict[str, tuple[Urgency, list[str], Urgency | None]] = {}
     skipped = {q for q, cond in rulebase.ask_when.items()
                if C.truth(cond, facts, rulebase.definitions) is False}  # never asked: not open
     for rule in rulebase.rules:
@@ -169,16 +170,18 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
             continue
         if C.truth(rule.condition, facts, rulebase.definitions) is not None:
             continue
-        for leaf in C.leaves(rule.condition, rulebase.definitions):
-            for answer in rulebase.answers_behind(leaf.field):
-                if answer in facts or answer not in rulebase.questions or answer in skipped:
-                    continue
-                best, rules = found.get(answer, (rule_urgency, []))
-                if rule_urgency.rank < best.rank:
-                    best = rule_urgency
-                if rule.id not in rules:
-                    rules.append(rule.id)
-                found[answer] = (best, rules)
+        unknown = list(dict.fromkeys(
+            answer for leaf in C.leaves(rule.condition, rulebase.definitions)
+            for answer in rulebase.answers_behind(leaf.field)
+            if answer not in facts and answer in rulebase.questions and answer not in skipped))
+        for answer in unknown:
+            best, rules, alone = found.get(answer, (rule_urgency, [], None))
+            best = min(best, rule_urgency, key=lambda u: u.rank)
+            if len(unknown) == 1:
+                alone = rule_urgency if alone is None else min(alone, rule_urgency, key=lambda u: u.rank)
+            if rule.id not in rules:
+                rules.append(rule.id)
+            found[answer] = (best, rules, alone)
     order = list(rulebase.questions)
-    return [OpenQuestion(field=f, could_raise_to=u, rules=rules)
-            for f, (u, rules) in sorted(found.items(), key=lambda kv: (kv[1][0].rank, order.index(kv[0])))]
+    return [OpenQuestion(field=f, could_raise_to=u, rules=rules, alone_could_raise_to=alone)
+            for f, (u, rules, alone) in sorted(found.items(), key=lambda kv: (kv[1][0].rank, order.index(kv[0])))]

@@ -61,6 +61,8 @@ class OpenQuestion(_Model):
     field: str
     could_raise_to: Urgency
     rules: list[str]
+    alone_could_raise_to: Urgency | None = Field(
+        None, description="the urgency this answer alone could bring (the only unknown of a rule)")
 
 
 class Result(_Model):

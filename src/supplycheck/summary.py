@@ -56,6 +56,9 @@ class Summary:
     rulebase: str
     open_questions: tuple[str, ...] = ()
     reasoning: tuple[Finding, ...] = field(default=())
+    # Unanswered (or "not sure") questions whose answer could make this an emergency or a
+    # same-day matter: shown right after the headline, never buried at the end.
+    check_now: tuple[tuple[str, Urgency], ...] = ()
 
 
 def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audience = "parent") -> str:
@@ -128,6 +131,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
                 tuple(r.reasons))
         for r in result.referrals)
     cited = list(dict.fromkeys(s for ex in result.explanations for s in ex.source))
+    urgent = {o.field for o in result.open_questions
+              if o.alone_could_raise_to is not None and o.alone_could_raise_to.rank <= Urgency.same_day.rank}
     supply = result.supply_picture
     reasoning = tuple(
         Finding(ex.rule, ex.says if audience == "parent" else ex.clinical, None, None,
@@ -149,6 +154,9 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         sources=tuple((tag, rulebase.meta.sources[tag]) for tag in cited),
         disclaimer=words(rulebase.meta.disclaimer).strip(),
         rulebase=f"{rulebase.name} {rulebase.version} ({rulebase.content_hash[:12]})",
-        open_questions=tuple(field_label(rulebase, o.field, audience) for o in result.open_questions),
+        open_questions=tuple(field_label(rulebase, o.field, audience) for o in result.open_questions
+                             if o.field not in urgent),
+        check_now=tuple((field_label(rulebase, o.field, audience), o.alone_could_raise_to)
+                        for o in result.open_questions if o.field in urgent),
         reasoning=reasoning,
     )

@@ -77,6 +77,9 @@ def to_html(summary: Summary, *, made: date | None = None) -> str:
         f'<p class="when">{_e(summary.urgency_text)}</p>'
         + (f"<h3>{_e(HEADINGS['contact'])}</h3><ul>{contacts}</ul>" if contacts else "")
         + "</section>")
+    if summary.check_now:
+        items = "".join(f"<li>{_tag(urgency)} {_e(label)}</li>" for label, urgency in summary.check_now)
+        parts.append(f"<h2>{_e(HEADINGS['check_now'])}</h2><ul>{items}</ul>")
     if summary.red_flags:
         items = "".join(f"<li>{_tag(f.urgency)} {_e(f.text)}{_evidence(f)}</li>" for f in summary.red_flags)
         parts.append(f"<h2>{_e(HEADINGS['red_flags'])}</h2><ul>{items}</ul>")

@@ -41,6 +41,7 @@ HEADINGS = {
     "perceived": "Worries that are usually normal",
     "steps": "What to try now",
     "open": "Answering these could change the advice",
+    "check_now": "Not known yet: check these now, each could make it urgent",
     "sources": "Sources",
     "about": "About this summary",
 }

@@ -33,6 +33,10 @@ def to_markdown(summary: Summary, *, made: date | None = None) -> str:
         out += [f"### {HEADINGS['contact']}", ""]
         out += [f"- **{tag(c.urgency)}**: {_md(c.who)}" for c in summary.contacts]
         out.append("")
+    if summary.check_now:
+        out += [f"## {HEADINGS['check_now']}", ""]
+        out += [f"- **{tag(urgency)}**: {_md(label)}" for label, urgency in summary.check_now]
+        out.append("")
     if summary.red_flags:
         out += [f"## {HEADINGS['red_flags']}", ""]
         for f in summary.red_flags:

@@ -76,6 +76,9 @@ def summary_renderable(summary: Summary) -> RenderableType:
     """The whole summary, in the order a worried parent needs it."""
     parts: list[RenderableType] = [Text(HEADINGS["title"], style="bold underline"), Text(""),
                                    headline(summary)]
+    if summary.check_now:
+        parts += [Text(""), _heading(HEADINGS["check_now"])]
+        parts += [_hanging("?", _tagged(urgency, label)) for label, urgency in summary.check_now]
     if summary.red_flags:
         parts += [Text(""), _heading(HEADINGS["red_flags"])]
         for f in summary.red_flags:
