@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-
 from consult_pty import DOWN, ENTER, LEFT, SUPPLYCHECK, UP, Terminal
-from supplycheck.store import Store
 from test_clinic import changed_rules
+
+from supplycheck.store import Store
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -192,3 +192,13 @@ def test_reference_codes_that_could_be_names_are_refused(tmp_path):
     assert "at least one digit" in proc.stderr
     proc = run("intake", "show", "LC-9999", db=db, check=False)
     assert proc.returncode == 2 and "no saved intake" in proc.stderr
+
+
+def test_reading_a_database_that_is_not_there_says_so_and_creates_nothing(tmp_path):
+    missing = tmp_path / "typo" / "x.db"
+    for command in (["list"], ["show", "LC-1"], ["rescore"]):
+        done = subprocess.run([SUPPLYCHECK, "intake", *command, "--db", str(missing)],
+                              capture_output=True, text=True)
+        assert done.returncode == 2, command
+        assert "No intakes database at" in done.stderr and "Traceback" not in done.stderr
+    assert not missing.parent.exists()

@@ -14,11 +14,13 @@ import click
 from rich.text import Text
 
 from ..consult import records, session, views
-from ..files import write_atomic
 from ..consult.explain import explain
+from ..files import write_atomic
 from ..rulebase import RuleBase
-from ..store import DB_ENV, Store, check_ref
+from ..store import DB_ENV, Store, check_ref, default_db_path
 from .common import EXIT_USAGE, console, rules_option
+
+_CREATES_DB = {"new_command"}  # the only command that may start a new database file
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,7 +32,13 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
                        f"${DB_ENV} overrides).")
     @functools.wraps(func)
     def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> Any:
-        with Store(db_path) as store:
+        path = db_path or default_db_path()
+        if func.__name__ not in _CREATES_DB and not path.exists():
+            # Reading a database that is not there: say so, rather than create an empty one.
+            click.echo(f"No intakes database at {path} yet: start one with `supplycheck intake new "
+                       f"REF`, or check --db / ${DB_ENV}.", err=True)
+            raise SystemExit(EXIT_USAGE)
+        with Store(path) as store:
             return func(*args, store=store, **kwargs)
 
     return wrapper
