@@ -80,12 +80,13 @@ def plan(rulebase, scenario: Mapping[str, Any], *, stop_at_red_flag: bool = Fals
     steps: list[Step] = []
     while (q := interview.next_question(rulebase, answers)) is not None:
         progress = interview.progress(rulebase, answers, q)
+        shown_as = interview.as_asked(rulebase, q, answers)  # options offered at this point
         given = scenario.get(q.id)
         answers[q.id] = stored_value(q, given)
         result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
         new = tuple(red_flags_to_show(rulebase, answers, result, shown))
         shown.update(new)
-        steps.append(Step(q.id, q.parent, progress.position, progress.total, keys_for(q, given),
+        steps.append(Step(q.id, q.parent, progress.position, progress.total, keys_for(shown_as, given),
                           answers[q.id], new))
         if new and stop_at_red_flag:
             break

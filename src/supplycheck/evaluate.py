@@ -163,7 +163,7 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
     could raise the urgency (`alone_could_raise_to`)."""
     found: dict[str, tuple[Urgency, list[str], Urgency | None]] = {}
     skipped = {q for q, cond in rulebase.ask_when.items()
-               if C.truth(cond, facts, rulebase.definitions) is False}  # never asked: not open
+               if ":" not in q and C.truth(cond, facts, rulebase.definitions) is False}  # never asked: not open
     for rule in rulebase.rules:
         rule_urgency = rule.model.urgency
         if rule.id in fired or rule_urgency.rank >= urgency.rank:

@@ -49,6 +49,17 @@ def is_asked(rulebase: RuleBase, question: Question, known: Mapping[str, Any]) -
     return cond is None or C.truth(cond, known, rulebase.definitions) is not False
 
 
+def as_asked(rulebase: RuleBase, question: Question, answers: Mapping[str, Any]) -> Question:
+    """The question with only the options that apply given the answers so far (an option with
+    a `shown_when` that is definitely false is left out; an earlier answer is always kept)."""
+    known = facts(rulebase, answers)
+    given = answers.get(question.id)
+    keep = [o for o in question.options
+            if o.shown_when is None or o.value == given or (isinstance(given, list) and o.value in given)
+            or C.truth(rulebase.ask_when[f"{question.id}:{o.value}"], known, rulebase.definitions) is not False]
+    return question if len(keep) == len(question.options) else question.model_copy(update={"options": keep})
+
+
 def questions_to_ask(rulebase: RuleBase, answers: Mapping[str, Any]) -> list[Question]:
     """Every question that applies given the answers so far, in interview order."""
     known = facts(rulebase, answers)

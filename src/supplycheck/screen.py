@@ -313,7 +313,7 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             section = progress.section.id
             console.print()
             console.print(section_header(progress))
-        answer = ask(rulebase, question, audience="parent", default=screening.defaults.get(question.id),
+        answer = ask(rulebase, interview.as_asked(rulebase, question, screening.answers), audience="parent", default=screening.defaults.get(question.id),
                      allow_back=bool(screening.history), qmark=f"[{progress.position}/{progress.total}]",
                      today=term.today, **term.prompt_kwargs())
         if answer.action is Action.back:

@@ -111,7 +111,7 @@ class Session:
             self._section = section.id
             self.console.rule(Text(section.title.clinical, style="bold"), align="left", style="dim")
         progress = interview.progress(self.rulebase, answers, q)
-        answer = ask(self.rulebase, q, audience="clinical", default=answers.get(q.id),
+        answer = ask(self.rulebase, interview.as_asked(self.rulebase, q, answers), audience="clinical", default=answers.get(q.id),
                      allow_back=True, qmark=f"{progress.position}/{progress.total}",
                      input=self.input, output=self.output)
         if answer.action is Action.quit:

@@ -26,6 +26,10 @@ def lint(rulebase: RuleBase) -> list[Problem]:
 
     order = list(rulebase.questions)
     for qid, cond in rulebase.ask_when.items():
+        if ":" in qid:  # an option's shown_when
+            if not satisfiable(cond, rulebase):
+                at(qid.split(":")[0], f"option {qid} can never be shown: its shown_when can never be true")
+            continue
         if not satisfiable(cond, rulebase):
             at(qid, f"question {qid} can never be asked: its ask_when can never be true")
         later = [leaf.field for leaf in C.leaves(cond, rulebase.definitions)

@@ -289,10 +289,19 @@ class _Loader:
         return parsed
 
     def parse_ask_when(self, questions: QuestionsFile, raw, symbols, defs) -> dict[str, C.Condition]:
+        """Conditions for asking questions (by id) and for offering options (by `id:value`)."""
         file = display_path(self.directory / "questions.yaml")
         out: dict[str, C.Condition] = {}
         for si, section in enumerate(questions.sections):
             for qi, q in enumerate(section.questions):
+                for oi, option in enumerate(q.options):
+                    if option.shown_when is None:
+                        continue
+                    node = raw["sections"][si]["questions"][qi]["options"][oi]["shown_when"]
+                    try:
+                        out[f"{q.id}:{option.value}"] = C.parse(node, symbols, defs, getattr(node, "line", None))
+                    except C.ConditionError as exc:
+                        self.problem(file, exc.line, f"question {q.id} option {option.value}: {exc.message}")
                 if q.ask_when is None:
                     continue
                 node = raw["sections"][si]["questions"][qi]["ask_when"]

@@ -76,6 +76,7 @@ class Option(_Strict):
     value: str
     parent: str
     clinical: str
+    shown_when: dict[str, Any] | None = None  # offered unless definitely false (like ask_when)
 
 
 class Question(_Strict):
