@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _code(value: str) -> str:
+    if not CODE_PATTERN.match(value):
+        raise ValueError("must be lower_snake_case")
+    return value
+
+
+Code = Annotated[str, AfterValidator(_code)]  # an id: also a durable_rules rule name, so no quotes
 
 
 class Urgency(str, Enum):
@@ -80,7 +89,7 @@ class Option(_Strict):
 
 
 class Question(_Strict):
-    id: str
+    id: Code
     type: FieldType
     parent: str
     clinical: str
@@ -90,13 +99,6 @@ class Question(_Strict):
     max: float | None = None
     options: list[Option] = []
     ask_when: dict[str, Any] | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        if not CODE_PATTERN.match(v):
-            raise ValueError("must be lower_snake_case")
-        return v
 
     @property
     def values(self) -> list[str]:
@@ -155,7 +157,7 @@ class DerivedFile(_Strict):
 
 
 class DefinitionsFile(_Strict):
-    definitions: dict[str, dict[str, Any]]
+    definitions: dict[Code, dict[str, Any]]
 
 
 class Referral(_Strict):
@@ -164,7 +166,7 @@ class Referral(_Strict):
 
 
 class Rule(_Strict):
-    id: str
+    id: Code
     when: dict[str, Any]
     red_flag: str | None = None
     factor: str | None = None
@@ -175,13 +177,6 @@ class Rule(_Strict):
     says: Wording
     source: list[str] = Field(min_length=1)
     note: str = ""
-
-    @field_validator("id")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        if not CODE_PATTERN.match(v):
-            raise ValueError("must be lower_snake_case")
-        return v
 
     @field_validator("refer", mode="before")
     @classmethod
