@@ -9,22 +9,26 @@ and which red flags will interrupt after it. A question the scenario leaves out 
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
+
+from pty_session import (  # noqa: F401  (keys re-exported for the screening tests)
+    CTRL_C,
+    CTRL_D,
+    DOWN,
+    ENTER,
+    LEFT,
+    SPACE,
+    SUPPLYCHECK,
+    UP,
+    PtySession,
+)
 
 from supplycheck import evaluate, interview
 from supplycheck.ask import _choices, parse_number, unsure_value
-from supplycheck.screen import red_flags_to_show
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
-
-ENTER, DOWN, UP, LEFT, SPACE = "\r", "\x1b[B", "\x1b[A", "\x1b[D", " "
-CTRL_C, CTRL_D = "\x03", "\x04"
-SUPPLYCHECK = str(Path(sys.executable).with_name("supplycheck"))
+from supplycheck.screen import red_flags_to_show
 
 STOP = ENTER  # "Stop here and show my summary": the first choice, and the default, after a red flag
 CARRY_ON = DOWN + ENTER
@@ -113,32 +117,8 @@ def question_pattern(step: Step) -> str:
     return rf"\[{step.position}/{step.total}\][^\n]*?" + r"\s+".join(re.escape(w) for w in words)
 
 
-class Pty:
-    """The installed `supplycheck` in a real pseudo-terminal (pexpect), 80 columns wide."""
-
-    def __init__(self, *args: str, db: Path, timeout: float = 20, columns: int = 80, env: dict | None = None):
-        import pexpect
-
-        # pexpect does not answer cursor-position requests: without NO_CPR prompt_toolkit would
-        # wait for the answer after every prompt.
-        full_env = dict(os.environ, SUPPLYCHECK_DB=str(db), TERM="xterm-256color",
-                        COLUMNS=str(columns), LINES="30", PROMPT_TOOLKIT_NO_CPR="1")
-        full_env.pop("NO_COLOR", None)
-        full_env.update(env or {})
-        self.started = time.perf_counter()
-        self.child = pexpect.spawn(SUPPLYCHECK, list(args), env=full_env, encoding="utf-8",
-                                   dimensions=(30, columns), timeout=timeout)
-        self.transcript: list[str] = []
-        self.child.logfile_read = _Collect(self.transcript)
-
-    def expect(self, pattern: str) -> float:
-        """Wait for `pattern`; the time it took."""
-        start = time.perf_counter()
-        self.child.expect(pattern)
-        return time.perf_counter() - start
-
-    def send(self, keys: str) -> None:
-        self.child.send(keys)
+class Pty(PtySession):
+    """The installed `supplycheck` in a real pseudo-terminal, 80 columns wide, answering steps."""
 
     def answer(self, step: Step) -> None:
         self.expect(question_pattern(step))
@@ -147,30 +127,3 @@ class Pty:
     def carry_on(self) -> None:
         self.expect("arry on with the questions")
         self.send(CARRY_ON)
-
-    def finish(self) -> int:
-        import pexpect
-
-        self.child.expect(pexpect.EOF)
-        self.child.close()
-        return self.child.exitstatus
-
-    @property
-    def text(self) -> str:
-        return "".join(self.transcript)
-
-    @property
-    def plain(self) -> str:
-        """The transcript without terminal escape sequences."""
-        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]|\r", "", self.text)
-
-
-class _Collect:
-    def __init__(self, into: list[str]):
-        self.into = into
-
-    def write(self, data: str) -> None:
-        self.into.append(data)
-
-    def flush(self) -> None:
-        pass
