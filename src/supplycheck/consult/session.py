@@ -84,8 +84,9 @@ class Session:
             f" · {len(answers)} answered · rule base {self.rulebase.name} {self.rulebase.version}"
             f" · {'finished' if record.finished else 'open'}"))
         self.console.print(Text(f"Saved as you go in {self.store.path}", style="dim"))
-        self.console.print(Text("At any question: ← or 'back' opens the menu (sections, changes, "
-                                "notes, reasoning); Ctrl-C saves and quits.", style="dim"))
+        self.console.print(Text("At any question: ← opens the menu (sections, changes, notes, "
+                                "reasoning; at a number, typing 'back' does too); Ctrl-C saves and quits.",
+                                style="dim"))
         if answers:
             self._panel(force=True)
 
