@@ -215,3 +215,14 @@ def test_the_letter_renders_in_chromium_to_png_and_pdf(store, rulebase, tmp_path
             shutil.copyfile(src, EXAMPLES / src.name)
         (EXAMPLES / "letter.md").write_text(export(store, rulebase, "md"), encoding="utf-8")
         (EXAMPLES / "letter.json").write_text(export(store, rulebase, "json"), encoding="utf-8")
+
+
+def test_an_unknown_that_alone_could_make_it_an_emergency_is_in_the_letter(tmp_path, rulebase):
+    with Store(tmp_path / "unknown.db") as s:
+        s.create("LC-0043", "intake", rulebase)
+        for field, value in ANSWERS.items():
+            if field != "baby_fever":
+                s.set_answer("LC-0043", field, value)
+        text, _ = records.export(s, rulebase, "LC-0043", "md", "baby_doctor", letter_date=LETTER_DATE)
+    unknowns = text.split("### Not yet known (could change the urgency)", 1)[1].split("##", 1)[0]
+    assert rulebase.questions["baby_fever"].clinical in unknowns

@@ -171,7 +171,8 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         perceived=tuple(_finding(f) for f in s.perceived),
         referrals=tuple(Item(c.who, c.when, (), (), c.urgency.value) for c in s.contacts),
         next_steps=s.next_steps,
-        open_questions=s.open_questions,
+        # The urgent unknowns first (the parents' summary shows them under its headline).
+        open_questions=tuple(label for label, _ in s.check_now) + s.open_questions,
         intake_note=data.notes.get(None, ""),
         question_notes=question_notes,
         answers=rows,
