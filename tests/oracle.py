@@ -11,8 +11,8 @@ rules/README.md directly on the raw dicts, with Kleene (three-valued) logic:
 - `unless X` is true unless X is definitely true (so it is never unknown);
 - a rule fires only when its condition is definitely true.
 
-Nothing from supplycheck is used except the derive functions (`supplycheck.derive.compute` and
-`supplycheck.derive.FUNCTIONS`, the rule base's own named functions, bound to the `params:` that
+Nothing from supplycheck is used except the derive functions (`supplycheck.core.derive.compute` and
+`supplycheck.core.derive.FUNCTIONS`, the rule base's own named functions, bound to the `params:` that
 derived.yaml gives them): not the loader, not the
 condition module, not the engine. The record is normalised here too, from questions.yaml, so
 that the oracle can also say which fields of a raw record are invalid.
@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from supplycheck.derive import FUNCTIONS, compute
+from supplycheck.core.derive import FUNCTIONS, compute
 
 UNSURE = "unsure"
 NONE_OF_THESE = "none"

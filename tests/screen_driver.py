@@ -25,10 +25,11 @@ from pty_session import (  # noqa: F401  (keys re-exported for the screening tes
     PtySession,
 )
 
-from supplycheck import evaluate, interview
-from supplycheck.ask import _choices, parse_number, unsure_value
+from supplycheck import evaluate
+from supplycheck.core import interview
+from supplycheck.channels.ask import _choices, parse_number, unsure_value
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
-from supplycheck.screen import red_flags_to_show
+from supplycheck.channels.parent.screen import red_flags_to_show
 
 STOP = ENTER  # "Stop here and show my summary": the first choice, and the default, after a red flag
 CARRY_ON = DOWN + ENTER

@@ -8,7 +8,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from supplycheck.ask import (
+from supplycheck.channels.ask import (
     Action, Answer, InputError, ask, parse_age_days, parse_duration, parse_number, parse_weight_g,
     unsure_value,
 )
@@ -185,7 +185,7 @@ def test_multi_select_refuses_none_with_others_and_nothing_ticked(rulebase):
 
 
 def test_clinical_audience_uses_clinical_wording(rulebase):
-    from supplycheck.ask import question_text
+    from supplycheck.channels.ask import question_text
 
     q = rulebase.questions["baby_fever"]
     assert question_text(q, "clinical") == "Temperature ≥38.0 °C [baby_fever]"

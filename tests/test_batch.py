@@ -1,5 +1,5 @@
 """Batch scoring on real files: readers, privacy, ordered parallel scoring, atomic output,
-the CLI through its real entry point. See supplycheck.batch and spec/intake-contract.md."""
+the CLI through its real entry point. See supplycheck.channels.batch and spec/intake-contract.md."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import RULES_DIR
 
 from supplycheck import evaluate
-from supplycheck.batch import (
+from supplycheck.channels.batch import (
     CSV_COLUMNS,
     AtomicFile,
     IdentifyingColumnsError,
@@ -31,12 +31,12 @@ from supplycheck.batch import (
     Summary,
     contract_dict,
     flatten,
-    identifying_kind,
     read_intakes,
     score_files,
     score_records,
 )
 from supplycheck.cli import cli
+from supplycheck.privacy import identifying_kind
 from supplycheck.rulebase.models import FieldType
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from supplycheck.files import write_atomic
+from supplycheck.storage.atomic import write_atomic
 from supplycheck import load_rulebase
-from supplycheck.consult import records
-from supplycheck.consult.explain import explain
-from supplycheck.consult.privacy import identifying_details, warning_text
+from supplycheck.channels.consult import records
+from supplycheck.present.explain import explain
+from supplycheck.privacy import identifying_details, warning_text
 from supplycheck.rulebase.models import Urgency
-from supplycheck.store import Store
+from supplycheck.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

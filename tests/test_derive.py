@@ -2,7 +2,7 @@
 
 import pytest
 
-from supplycheck import derive
+from supplycheck.core import derive
 
 
 def test_day_of_life_counts_first_24_hours_as_day_1():

@@ -19,10 +19,10 @@ import pytest
 
 from oracle import Oracle
 from supplycheck import evaluate, evaluate_many, load_rulebase
-from supplycheck import engine
+from supplycheck.core import engine
 from supplycheck.errors import EngineError
-from supplycheck.evaluate import facts_of
-from supplycheck.intake import parse_intake
+from supplycheck.core.evaluate import facts_of
+from supplycheck.core.intake import parse_intake
 from supplycheck.rulebase.lint import lint
 from test_oracle import ORACLE, QUESTIONS, RULES_DIR, plain_rule, random_intake, write_rule_base
 

@@ -3,7 +3,7 @@
 import pytest
 
 from supplycheck import IntakeError, evaluate
-from supplycheck.intake import parse_intake
+from supplycheck.core.intake import parse_intake
 
 
 def test_values_are_typed_and_lists_accept_semicolons(rulebase):

@@ -11,7 +11,7 @@ import pytest
 from consult_pty import DOWN, ENTER, LEFT, SUPPLYCHECK, UP, Terminal
 from test_clinic import changed_rules
 
-from supplycheck.store import Store
+from supplycheck.storage.store import Store
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 
@@ -127,7 +127,7 @@ def test_list_show_explain_export_rescore_delete(tmp_path):
     first_visit(db)
     with Store(db) as store:  # two more intakes, written through the library
         from supplycheck import load_rulebase
-        from supplycheck.consult import records
+        from supplycheck.channels.consult import records
 
         rb = load_rulebase()
         for ref, answers in {"LC-0202": {"infant_age_days": 40, "baby_fever": "yes"},

@@ -1,6 +1,6 @@
 """The interview as data: skip logic, options by age, stale answers."""
 
-from supplycheck import interview
+from supplycheck.core import interview
 
 
 def asked(rulebase, answers):

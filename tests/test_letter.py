@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from supplycheck.consult import records
-from supplycheck.store import Store
+from supplycheck.channels.consult import records
+from supplycheck.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "letter"

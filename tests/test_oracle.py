@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from oracle import Oracle
 from supplycheck import evaluate, load_rulebase
-from supplycheck import engine
-from supplycheck.evaluate import facts_of
-from supplycheck.intake import parse_intake
+from supplycheck.core import engine
+from supplycheck.core.evaluate import facts_of
+from supplycheck.core.intake import parse_intake
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "rules"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import evaluate, load_rulebase
-from supplycheck.intake import parse_intake
+from supplycheck.core.intake import parse_intake
 from test_oracle import ORACLE, QUESTIONS, RULES_DIR, intakes, plain_rule, shipped_rulebase, write_rule_base
 
 URGENCIES = ["emergency", "same_day", "within_2_days", "routine", "none"]

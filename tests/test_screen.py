@@ -17,9 +17,11 @@ from rich.console import Console
 from screen_driver import (
     CTRL_C, CTRL_D, DOWN, ENTER, LEFT, UP, answers_after, flow_keys, plan,
 )
-from supplycheck import evaluate, interview, summary
-from supplycheck.screen import Ending, Terminal, run
-from supplycheck.store import Store
+from supplycheck import evaluate
+from supplycheck.core import interview
+from supplycheck.present import summary
+from supplycheck.channels.parent.screen import Ending, Terminal, run
+from supplycheck.storage.store import Store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "answers"
 TODAY = date(2026, 12, 1)

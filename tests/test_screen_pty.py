@@ -16,8 +16,9 @@ import yaml
 from screen_driver import (
     CARRY_ON, CTRL_C, ENTER, SUPPLYCHECK, STOP, Pty, answers_after, plan, question_pattern,
 )
-from supplycheck import evaluate, interview
-from supplycheck.store import Store
+from supplycheck import evaluate
+from supplycheck.core import interview
+from supplycheck.storage.store import Store
 
 pytest.importorskip("pexpect")
 

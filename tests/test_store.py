@@ -12,7 +12,7 @@ import pexpect
 import pytest
 
 from supplycheck import evaluate
-from supplycheck.store import (
+from supplycheck.storage.store import (
     ABSENT, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION, DuplicateRefError, InvalidRefError,
     SchemaTooNewError, Store, UnknownRefError, check_ref, default_db_path, new_ref,
 )
@@ -217,7 +217,7 @@ def test_a_newer_schema_is_refused(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     from supplycheck import load_rulebase
-    from supplycheck.store import Store, DuplicateRefError
+    from supplycheck.storage.store import Store, DuplicateRefError
     path, me, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rb = load_rulebase()
     store = Store(path)

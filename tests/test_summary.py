@@ -2,7 +2,7 @@
 
 from supplycheck import evaluate
 from supplycheck.rulebase.models import Urgency
-from supplycheck.summary import build
+from supplycheck.present.summary import build
 
 
 def test_an_unsure_danger_sign_is_listed_to_check_now_with_the_urgency_it_alone_could_bring(rulebase):

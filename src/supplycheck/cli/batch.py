@@ -1,5 +1,5 @@
-"""`supplycheck batch`: score anonymised intake files (see supplycheck.batch). This module only
-parses options, shows progress and prints the summary; supplycheck.batch does the work."""
+"""`supplycheck batch`: score anonymised intake files (see supplycheck.channels.batch). This module only
+parses options, shows progress and prints the summary; supplycheck.channels.batch does the work."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..batch import AtomicFile, IdentifyingColumnsError, Summary, score_files
+from ..channels.batch import AtomicFile, IdentifyingColumnsError, Summary, score_files
 from ..rulebase import RuleBase
 from .common import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, console, rules_option
 

@@ -1,6 +1,6 @@
 """`supplycheck intake ...`: guided intakes for lactation consultants, saved in a database.
 
-Parses options, calls `supplycheck.store` and `supplycheck.consult`, prints. Nothing decided here.
+Parses options, calls `supplycheck.storage.store` and `supplycheck.channels.consult`, prints. Nothing decided here.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any, Callable
 import click
 from rich.text import Text
 
-from ..consult import records, session, views
-from ..consult.explain import explain
-from ..files import write_atomic
+from ..channels.consult import records, session, views
+from ..present.explain import explain
+from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
-from ..store import DB_ENV, Store, check_ref, default_db_path
+from ..storage.store import DB_ENV, Store, check_ref, default_db_path
 from .common import EXIT_USAGE, console, rules_option
 
 _CREATES_DB = {"new_command"}  # the only command that may start a new database file

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..intake import intake_json_schema
-from ..result import Result
+from ..core.intake import intake_json_schema
+from ..core.result import Result
 from ..rulebase import RuleBase
 from ..rulebase.lint import lint
 from ..rulebase.models import FieldType

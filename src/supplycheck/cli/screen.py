@@ -1,6 +1,6 @@
-"""`supplycheck screen`: the interactive screening for parents (see supplycheck.screen).
+"""`supplycheck screen`: the interactive screening for parents (see supplycheck.channels.parent.screen).
 
-Parses options, calls `supplycheck.screen`, prints. No clinical logic here.
+Parses options, calls `supplycheck.channels.parent.screen`, prints. No clinical logic here.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _console():
 def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path | None = None,
                    save_file: Path | None = None, db_path: Path | None = None) -> None:
     """Answer a few questions and get a summary: who to see, how soon, what to try now."""
-    from .. import screen
+    from ..channels.parent import screen
 
     if save_file is not None:
         _check_save_format(save_file)
@@ -58,7 +58,7 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         console(stderr=True).print(NO_TERMINAL, markup=False, highlight=False)
         raise SystemExit(EXIT_USAGE)
-    from ..store import Store
+    from ..storage.store import Store
 
     with Store(db_path) as store:
         term = screen.Terminal(out)
@@ -74,7 +74,7 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
 
 
 def _check_save_format(path: Path) -> None:
-    from ..screen import SAVE_FORMATS
+    from ..channels.parent.screen import SAVE_FORMATS
 
     if path.suffix.lower() not in SAVE_FORMATS:
         raise click.BadParameter("use a file name ending in .md, .html or .json", param_hint="--save")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from datetime import date
 
-from ..summary import Finding, Summary
+from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
 CSS = """

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from .. import summary as summary_mod
-from ..result import Result
+from ..present import summary as summary_mod
+from ..core.result import Result
 from ..rulebase.loader import RuleBase
 from ..rulebase.models import ReferralTarget, Urgency
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..summary import Finding, Summary
+from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
 

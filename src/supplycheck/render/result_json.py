@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..result import Result
+from ..core.result import Result
 
 
 def to_json(result: Result) -> str:

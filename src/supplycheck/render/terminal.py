@@ -16,7 +16,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..rulebase.models import Urgency
-from ..summary import Finding, Summary
+from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, URGENCY_STYLES, tag
 
 WIDTH = 80

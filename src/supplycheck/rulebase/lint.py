@@ -40,7 +40,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
                     "asked at the same time or later (unknown then, so the question is always asked)",
                "warning")
 
-    from .. import engine  # the only module that touches durable_rules
+    from ..core import engine  # the only module that touches durable_rules
     used = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
     sources: set[str] = set()
     definitions_used: set[str] = set()

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from .. import derive
+from ..core import derive
 from ..errors import Problem, RuleBaseError, display_path
 from . import conditions as C
 from .models import (

@@ -29,9 +29,9 @@ from typing import Any, Mapping
 
 import durable_rules_engine as _core
 
-from .errors import EngineError
-from .rulebase import conditions as C
-from .rulebase.loader import RuleBase
+from ..errors import EngineError
+from ..rulebase import conditions as C
+from ..rulebase.loader import RuleBase
 
 INTAKE = "intake"  # the positive discriminator every rule pattern carries
 WITNESS = "witness"  # a copy of the intake, asserted first, on which definitions are decided

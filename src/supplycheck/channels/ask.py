@@ -25,7 +25,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
-from .rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
+from ..rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 Audience = Literal["parent", "clinical"]
 

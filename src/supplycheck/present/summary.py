@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .result import Result
-from .rulebase.loader import RuleBase
-from .rulebase.models import FieldType, Urgency
+from ..core.result import Result
+from ..rulebase.loader import RuleBase
+from ..rulebase.models import FieldType, Urgency
 
 Audience = Literal["parent", "clinical"]
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from .. import interview
-from ..evaluate import evaluate
-from ..result import Explanation, Result
-from ..rulebase.loader import RuleBase
-from ..rulebase.models import ReferralTarget, Urgency
-from ..store import IntakeRecord, Store, StoredResult, StoreError
+from ...core import interview
+from ...core.evaluate import evaluate
+from ...core.result import Explanation, Result
+from ...rulebase.loader import RuleBase
+from ...rulebase.models import ReferralTarget, Urgency
+from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
 
 LetterFormat = Literal["html", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "md", "json")
@@ -239,7 +239,7 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
 def export(store: Store, rulebase: RuleBase, ref: str, fmt: LetterFormat, recipient: str, *,
            paper: str = "auto", letter_date: date | None = None) -> tuple[str, Current]:
     """The referral letter of one intake as text in `fmt` (html, md or json)."""
-    from ..render import letter
+    from ...render import letter
 
     data, now = letter_data(store, rulebase, ref, recipient, letter_date=letter_date)
     if fmt == "json":

@@ -12,12 +12,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..result import Result
-from ..rulebase.loader import RuleBase
-from ..rulebase.models import Urgency
-from ..store import ABSENT, AuditEntry, IntakeRecord
-from ..summary import answer_text, field_label
-from .explain import Reasoning
+from ...core.result import Result
+from ...rulebase.loader import RuleBase
+from ...rulebase.models import Urgency
+from ...storage.store import ABSENT, AuditEntry, IntakeRecord
+from ...present.summary import answer_text, field_label
+from ...present.explain import Reasoning
 from .records import Current, Rescored, local_time
 
 URGENCY_STYLE = {

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Mapping
 
 from . import derive, engine
-from .errors import IntakeError
+from ..errors import IntakeError
 from .intake import Intake, parse_intake
 from .result import (
     ErrorItem, Explanation, Factor, NextStep, OpenQuestion, Referral, Result, RuleBaseRef,
 )
-from .rulebase import conditions as C
-from .rulebase.loader import CompiledRule, RuleBase
-from .rulebase.models import ReferralTarget, Urgency
+from ..rulebase import conditions as C
+from ..rulebase.loader import CompiledRule, RuleBase
+from ..rulebase.models import ReferralTarget, Urgency
 
 
 def rulebase_ref(rulebase: RuleBase) -> RuleBaseRef:

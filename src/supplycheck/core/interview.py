@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import derive
-from .errors import IntakeError
+from ..errors import IntakeError
 from .intake import parse_intake
-from .rulebase import conditions as C
-from .rulebase.loader import RuleBase
-from .rulebase.models import UNSURE, Question, Section
+from ..rulebase import conditions as C
+from ..rulebase.loader import RuleBase
+from ..rulebase.models import UNSURE, Question, Section
 
 
 @dataclass(frozen=True)

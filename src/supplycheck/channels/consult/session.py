@@ -1,7 +1,7 @@
 """The consultant's guided intake in a terminal.
 
 Questions come in interview order with clinical wording and field ids, one at a time, through
-the shared question widget (`supplycheck.ask`). Every answer is saved the moment it is given
+the shared question widget (`supplycheck.channels.ask`). Every answer is saved the moment it is given
 and the findings panel is shown again when the findings change. `←` (or typing `back`) at any
 question opens the intake menu: continue, the previous question, jump to a section, change any
 answer, a note on a question or on the whole intake, the reasoning so far, finish, or save and
@@ -17,16 +17,16 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from .. import interview
+from ...core import interview
 from ..ask import Action, ask
-from ..result import Result
-from ..rulebase.loader import RuleBase
-from ..rulebase.models import Question
-from ..store import Store
-from ..summary import answer_text
+from ...core.result import Result
+from ...rulebase.loader import RuleBase
+from ...rulebase.models import Question
+from ...storage.store import Store
+from ...present.summary import answer_text
 from . import records, views
-from .explain import explain
-from .privacy import identifying_details, warning_text
+from ...present.explain import explain
+from ...privacy import identifying_details, warning_text
 
 
 class Outcome(str, Enum):

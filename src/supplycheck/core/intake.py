@@ -7,9 +7,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import FieldError, IntakeError
-from .rulebase.loader import RuleBase
-from .rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
+from ..errors import FieldError, IntakeError
+from ..rulebase.loader import RuleBase
+from ..rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 ID_FIELD = "id"
 

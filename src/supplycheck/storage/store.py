@@ -32,8 +32,8 @@ from typing import Any, Iterator, Literal
 
 import platformdirs
 
-from .errors import SupplycheckError
-from .result import Result
+from ..errors import SupplycheckError
+from ..core.result import Result
 
 DB_ENV = "SUPPLYCHECK_DB"
 APP_NAME = "supplycheck"

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .rulebase.models import Category, ReferralTarget, SupplyPicture, Urgency
+from ..rulebase.models import Category, ReferralTarget, SupplyPicture, Urgency
 
 CONTRACT_FIELDS = ("id", "status", "errors", "urgency", "supply_picture", "red_flags", "factors",
                    "perceived_signs", "referrals", "next_steps", "rulebase")

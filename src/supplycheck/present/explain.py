@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..result import Explanation, Result
+from ..core.result import Explanation, Result
 from ..rulebase.loader import RuleBase
-from ..summary import answer_text, field_label
+from .summary import answer_text, field_label
 
 Kind = Literal["red_flag", "factor", "perceived", "referral", "supply"]
 

@@ -21,15 +21,16 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from . import interview, summary as summary_mod
-from .files import write_atomic
-from .ask import Action, ask
-from .errors import FieldError, IntakeError, SupplycheckError
-from .evaluate import evaluate
-from .intake import parse_intake
-from .result import Result
-from .rulebase.loader import RuleBase
-from .rulebase.models import NONE_OF_THESE
+from ...core import interview
+from ...present import summary as summary_mod
+from ...storage.atomic import write_atomic
+from ..ask import Action, ask
+from ...errors import FieldError, IntakeError, SupplycheckError
+from ...core.evaluate import evaluate
+from ...core.intake import parse_intake
+from ...core.result import Result
+from ...rulebase.loader import RuleBase
+from ...rulebase.models import NONE_OF_THESE
 
 SECONDS_PER_QUESTION = 8  # for the "about N minutes" in the welcome
 
@@ -111,7 +112,7 @@ def section_header(progress: interview.Progress) -> Rule:
 
 
 def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary_mod.Summary:
-    from .render.terminal import summary_renderable
+    from ...render.terminal import summary_renderable
 
     built = summary_mod.build(rulebase, result, "parent")
     term.console.print()
@@ -120,7 +121,7 @@ def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary
 
 
 def show_red_flags(rulebase: RuleBase, result: Result, codes: list[str], console: Console) -> None:
-    from .render.terminal import red_flag_panel
+    from ...render.terminal import red_flag_panel
 
     console.print()
     console.print(red_flag_panel(summary_mod.build(rulebase, result, "parent"), codes))
@@ -153,13 +154,13 @@ def render_file(path: Path, rulebase: RuleBase, result: Result) -> str:
     if kind is None:
         raise SaveFormatError(path)
     if kind == "json":
-        from .render.result_json import to_json
+        from ...render.result_json import to_json
         return to_json(result)
     built = summary_mod.build(rulebase, result, "parent")
     if kind == "html":
-        from .render.html import to_html
+        from ...render.html import to_html
         return to_html(built)
-    from .render.markdown import to_markdown
+    from ...render.markdown import to_markdown
     return to_markdown(built)
 
 
@@ -189,7 +190,7 @@ class Screening:
 
     def save(self, field_id: str, value: Any) -> None:
         if self.ref is None:
-            from .store import new_ref
+            from ...storage.store import new_ref
             self.ref = new_ref("screen")
             self.store.create(self.ref, kind="screen", rulebase=self.rulebase)
         self.store.set_answer(self.ref, field_id, value)
@@ -242,7 +243,7 @@ def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, defaul
     import questionary
     from questionary import Choice
 
-    from .ask import _HELP, _QUIT, _keys, _run
+    from ..ask import _HELP, _QUIT, _keys, _run
 
     while True:
         prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],

@@ -1,0 +1,53 @@
+"""Batch scoring of anonymised intake files: read, check privacy, score in parallel worker
+processes (in input order), write atomically, summarise.
+
+Every piece is a plain Python call; `supplycheck batch` only parses options and prints::
+
+    from supplycheck import load_rulebase, read_intakes, score_records
+
+    rulebase = load_rulebase()
+    for result in score_records(rulebase, read_intakes("intakes.csv", rulebase), workers=2):
+        print(result["id"], result["status"], result.get("urgency"))
+
+`score_records` also takes plain mappings (one intake each). Each result is the contract's
+result object (`Result.contract_dict()`), one per record, in input order.
+
+Input (by extension): `.csv` (a header row, any column order, UTF-8 with or without BOM, lists
+as `a;b`), `.jsonl` (one object a line), `.json` (an array of objects), `-` (JSONL on standard
+input). A line that cannot be parsed becomes an error result naming the file and line; a record
+with bad values becomes an error result naming each field, the value and what is allowed.
+A file with identifying columns (name, e-mail, phone, address, postcode, date of birth, health
+service or record numbers, free text) is refused unless those columns are dropped explicitly.
+
+CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
+
+    id, status, urgency, supply_picture,
+    red_flags            codes, most urgent first
+    primary_factors      factor codes of category primary
+    secondary_factors    factor codes of category secondary
+    factor_evidence      factor:field,field;...   (the input fields behind each factor)
+    perceived_signs      codes
+    referrals            to:urgency;...           (most urgent first)
+    referral_reasons     to:reason,reason;...
+    next_steps           codes (the wording is in the JSONL output)
+    error_fields         fields of an error result (`record` for a line that cannot be parsed)
+    error_messages       the messages, joined with " | " (a message may contain ';')
+    rulebase.name, rulebase.version, rulebase.hash
+
+Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+carriage return) are prefixed with `'`.
+"""
+
+from .problems import IdentifyingColumnsError, InputError, ParseProblem
+from .readers import Record, read_intakes
+from .run import score_files
+from .scoring import Scorer, contract_dict
+from .summary import Summary
+from .workers import score_records
+from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
+
+__all__ = [
+    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "InputError", "OutputError",
+    "ParseProblem", "Record", "Scorer", "Summary", "contract_dict", "flatten", "read_intakes",
+    "score_files", "score_records",
+]

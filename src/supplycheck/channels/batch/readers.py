@@ -1,0 +1,500 @@
+"""Readers: CSV, JSONL and JSON arrays, read lazily as Records in input order."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+from collections import deque
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
+
+from ...rulebase import RuleBase
+from .columns import ColumnPlan, normalise_column
+from .problems import (
+    INPUT_FORMATS,
+    MAX_WARNINGS_PER_FILE,
+    STDIN,
+    STDIN_NAME,
+    IdentifyingColumnsError,
+    InputError,
+    ParseProblem,
+)
+
+
+class Record(NamedTuple):
+    """One record read from an input: its fields, or why the line could not be read."""
+
+    source: str
+    line: int
+    fields: dict[str, Any] | None
+    problem: ParseProblem | None = None
+
+
+def input_format(path: str | Path) -> str:
+    if str(path) == STDIN:
+        return "jsonl"
+    fmt = INPUT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(str(path), "unknown input format; use .csv, .jsonl or .json (or - for JSONL on standard input)")
+    return fmt
+
+
+class IntakeReader:
+    """Reads one input file lazily, as Records in order, with constant memory.
+
+    `check()` validates the file up front (it exists, its header or first record has no
+    identifying columns) so a run can be refused before any scoring. `position()` is the number
+    of bytes read so far, `size` the file size (None for standard input): for progress.
+    """
+
+    def __init__(self, path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
+                 on_warning: Callable[[str], None] | None = None, stdin: IO[bytes] | None = None):
+        self.path = str(path)
+        self.is_stdin = self.path == STDIN
+        self.source = STDIN_NAME if self.is_stdin else self.path
+        self.format = input_format(self.path)
+        self.rulebase = rulebase
+        self.drop_columns = tuple(drop_columns)
+        self.on_warning = on_warning or (lambda message: None)
+        self._stdin = stdin
+        self._raw: IO[bytes] | None = None
+        self.size: int | None = None
+        self.warnings: list[str] = []
+        if not self.is_stdin:
+            try:
+                self.size = os.stat(self.path).st_size
+            except OSError as exc:
+                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+            if not os.path.isfile(self.path):
+                raise InputError(self.source, "not a file")
+
+    # -- public
+
+    def check(self) -> None:
+        """Refuse the file now if it cannot be used (identifying columns, unusable header)."""
+        if self.is_stdin:
+            return
+        with self._open() as text:
+            if self.format == "csv":
+                self._csv_header(_CsvLines(text, self.source))
+            elif self.format == "jsonl":
+                plan = self._plan()
+                for number, line in enumerate(text, 1):
+                    if line.strip():
+                        try:
+                            record = json.loads(line)
+                        except ValueError:
+                            return
+                        if isinstance(record, dict):
+                            self._check_keys(plan, record, number, warn=False)
+                        return
+            else:
+                plan = self._plan()
+                for number, value in _JsonArray(text, self.source):
+                    if isinstance(value, dict):
+                        self._check_keys(plan, value, number, warn=False)
+                        return
+
+    def position(self) -> int:
+        try:
+            return self._raw.tell() if self._raw is not None and not self.is_stdin else 0
+        except (OSError, ValueError):
+            return 0
+
+    def __iter__(self) -> Iterator[Record]:
+        with self._open() as text:
+            if self.format == "csv":
+                yield from self._read_csv(text)
+            elif self.format == "jsonl":
+                yield from self._read_jsonl(text)
+            else:
+                yield from self._read_json(text)
+
+    # -- opening
+
+    def _open(self) -> io.TextIOWrapper:
+        if self.is_stdin:
+            raw = self._stdin or sys.stdin.buffer
+        else:
+            try:
+                raw = open(self.path, "rb")
+            except OSError as exc:
+                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+            start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+            if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                raw.close()
+                raise InputError(self.source, "the file is UTF-16; save it as UTF-8 (\"CSV UTF-8\" in a spreadsheet)")
+        self._raw = raw
+        # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
+        return _Text(raw, encoding="utf-8-sig", errors="replace", newline="" if self.format == "csv" else None,
+                     close_raw=not self.is_stdin)
+
+    def _plan(self) -> ColumnPlan:
+        return ColumnPlan.for_rulebase(self.rulebase, self.drop_columns)
+
+    def _warn(self, message: str) -> None:
+        text = f"{self.source}: {message}"
+        self.warnings.append(text)
+        self.on_warning(text)
+
+    def _warn_columns(self, plan: ColumnPlan, already: int) -> int:
+        """Warn once per file about unknown columns found since the last call."""
+        new = plan.unknown[already:]
+        if new and already < MAX_WARNINGS_PER_FILE:
+            shown = new[:MAX_WARNINGS_PER_FILE - already]
+            more = len(new) - len(shown)
+            names = ", ".join(repr(c) for c in shown) + (f" and {more} more" if more else "")
+            plural = "s" if len(new) > 1 else ""
+            self._warn(f"unknown column{plural} {names} ignored (not an intake field)")
+        return len(plan.unknown)
+
+    def _warn_not_found(self, plan: ColumnPlan, columns: Iterable[str]) -> None:
+        present = {normalise_column(c) for c in columns}
+        missing = [d for d in self.drop_columns if normalise_column(d) not in present]
+        if missing:
+            self._warn(f"--drop-columns {', '.join(repr(m) for m in missing)}: no such column")
+
+    # -- CSV
+
+    def _csv_header(self, lines: "_CsvLines") -> tuple[list[str], list[tuple[int, str]], ColumnPlan]:
+        """(column names, [(cell index, field)] of the columns used, the plan); raises for
+        identifying columns and for a header that cannot be used."""
+        plan = self._plan()
+        header = lines.header()
+        if header is None:
+            return [], [], plan
+        if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+            sep = "semicolons" if ";" in header[0] else "tabs"
+            raise InputError(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
+        names = [h.strip() for h in header]
+        for i, name in enumerate(names):
+            if not name:  # a spreadsheet's or pandas' unnamed index column: ignored, never read
+                names[i] = f"(column {i + 1}, no name)"
+                plan.fields[names[i]] = None
+                plan.unknown.append(names[i])
+        refused = plan.resolve(names)
+        if refused:
+            raise IdentifyingColumnsError(self.source, refused)
+        seen: dict[str, str] = {}
+        for name in names:
+            target = plan.fields[name]
+            if target is not None:
+                if target in seen:
+                    raise InputError(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
+                seen[target] = name
+        return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None], plan
+
+    def _read_csv(self, text: io.TextIOWrapper) -> Iterator[Record]:
+        lines = _CsvLines(text, self.source)
+        names, used, plan = self._csv_header(lines)
+        if not names:
+            self._warn("empty file (no header row)")
+            return
+        self._warn_columns(plan, 0)
+        self._warn_not_found(plan, names)
+        width = len(names)
+        source = self.source
+        for line, cells in lines.records(width):
+            if cells is None or isinstance(cells, str):
+                yield Record(source, line, None, ParseProblem(source, line, cells or "cannot be parsed"))
+                continue
+            if len(cells) != width:
+                if not fits(cells, width):
+                    reason = f"{len(cells)} cells where the header has {width}"
+                    yield Record(source, line, None, ParseProblem(source, line, reason))
+                    continue
+                cells = cells[:width]
+            yield Record(source, line, {name: cells[i] for i, name in used if cells[i]})
+        if lines.replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {lines.replaced_at})")
+
+    # -- JSON lines / JSON array
+
+    def _check_keys(self, plan: ColumnPlan, record: dict, line: int, *, warn: bool = True) -> dict:
+        """The record with only intake fields (renamed to their field names); raises for
+        identifying keys that are not dropped."""
+        new = [k for k in record if k not in plan.fields]
+        if new:
+            seen_unknown = len(plan.unknown)
+            refused = plan.resolve(new)
+            if refused:
+                raise IdentifyingColumnsError(self.source, refused, line)
+            if warn:
+                self._warn_columns(plan, seen_unknown)
+        fields = plan.fields
+        out = {}
+        for key, value in record.items():
+            target = fields[key]
+            if target is not None:
+                out[target] = value
+        return out
+
+    def _object(self, plan: ColumnPlan, value: Any, line: int) -> Record:
+        if not isinstance(value, dict):
+            kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
+            return Record(self.source, line, None, ParseProblem(self.source, line, f"{kind}, not an intake object"))
+        return Record(self.source, line, self._check_keys(plan, value, line))
+
+    def _read_jsonl(self, text: io.TextIOWrapper) -> Iterator[Record]:
+        plan = self._plan()
+        loads = json.loads
+        replaced_at = 0
+        for number, line in enumerate(text, 1):
+            if not line.strip():
+                continue
+            if not replaced_at and "\ufffd" in line:
+                replaced_at = number
+            try:
+                value = loads(line)
+            except ValueError as exc:
+                reason = "not valid JSON"
+                if isinstance(exc, json.JSONDecodeError):
+                    length = len(line.rstrip())
+                    where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
+                    reason = f"not valid JSON ({exc.msg} {where})"
+                yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
+                continue
+            yield self._object(plan, value, number)
+        self._warn_not_found(plan, plan.fields)
+        if replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
+
+    def _read_json(self, text: io.TextIOWrapper) -> Iterator[Record]:
+        plan = self._plan()
+        for line, value in _JsonArray(text, self.source):
+            if isinstance(value, ParseProblem):
+                yield Record(self.source, line, None, value)
+            else:
+                yield self._object(plan, value, line)
+        self._warn_not_found(plan, plan.fields)
+
+
+def read_intakes(path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
+                 on_warning: Callable[[str], None] | None = None) -> Iterator[Record]:
+    """The records of one input file, in order (see IntakeReader)."""
+    reader = IntakeReader(path, rulebase, drop_columns=drop_columns, on_warning=on_warning)
+    reader.check()
+    return iter(reader)
+
+
+class _Text(io.TextIOWrapper):
+    """A text wrapper that can leave standard input open when closed."""
+
+    def __init__(self, raw: IO[bytes], *, close_raw: bool, **kwargs: Any):
+        super().__init__(raw, **kwargs)
+        self._close_raw = close_raw
+        self._detached = False
+
+    def close(self) -> None:
+        if self._close_raw:
+            super().close()
+        elif not self._detached:
+            self._detached = True
+            self.detach()
+
+
+def fits(cells: list[str], width: int) -> bool:
+    """A row of the header's width; trailing empty cells (as some spreadsheets write) are fine."""
+    return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
+
+
+class _Feed:
+    """An iterator that csv.reader pulls one logical line from at a time; it may run dry and
+    be refilled, so one reader parses a whole file line by line under our control."""
+
+    def __init__(self) -> None:
+        self.items: deque[str] = deque()
+
+    def __iter__(self) -> "_Feed":
+        return self
+
+    def __next__(self) -> str:
+        if self.items:
+            return self.items.popleft()
+        raise StopIteration
+
+
+class _CsvLines:
+    """CSV records with the line each starts on. A quoted cell may span lines; an unbalanced
+    quote spoils only its own line (it never swallows the rest of the file)."""
+
+    MAX_SPAN = 50  # physical lines one record may span
+
+    def __init__(self, text: Iterable[str], source: str):
+        self.lines = iter(text)
+        self.source = source
+        self.number = 0
+        self.pushed: deque[tuple[int, str]] = deque()
+        self.feed = _Feed()
+        self.reader = csv.reader(self.feed)
+        self.replaced_at = 0
+
+    def _next_line(self) -> tuple[int, str] | None:
+        if self.pushed:
+            return self.pushed.popleft()
+        line = next(self.lines, None)
+        if line is None:
+            return None
+        self.number += 1
+        if not self.replaced_at and "\ufffd" in line:
+            self.replaced_at = self.number
+        return self.number, line
+
+    def _parse(self, text: str) -> list[str] | None:
+        self.feed.items.append(text)
+        try:
+            return next(self.reader)
+        except (csv.Error, StopIteration):
+            self.feed.items.clear()
+            return None
+
+    def _is_record(self, line: str, width: int) -> bool:
+        """Whether a line is a whole record by itself (then it does not continue a quoted cell
+        of the line before, whose quote is a stray one)."""
+        cells = self._parse(line)
+        return cells is not None and fits(cells, width)
+
+    def header(self) -> list[str] | None:
+        for _, cells in self.records(None):
+            return cells if isinstance(cells, list) else None
+        return None
+
+    def records(self, width: int | None) -> Iterator[tuple[int, list[str] | str | None]]:
+        """(line, cells), or (line, reason) for a line that cannot be parsed."""
+        while (item := self._next_line()) is not None:
+            number, line = item
+            if not line.strip():
+                continue
+            if '"' not in line or line.count('"') % 2 == 0:
+                yield number, self._parse(line)
+                continue
+            # An odd number of quotes: a quoted cell that goes on over the next lines, or a
+            # stray quote. Join lines until the quotes balance; keep the join only if it gives
+            # a well-formed record of the right width.
+            taken: list[tuple[int, str]] = [item]
+            quotes = line.count('"')
+            while quotes % 2 and len(taken) < self.MAX_SPAN:
+                following = self._next_line()
+                if following is None:
+                    break
+                taken.append(following)
+                quotes += following[1].count('"')
+            if quotes % 2 == 0 and len(taken) > 1:
+                cells = self._parse("".join(t[1] for t in taken))
+                if cells is not None and (width is None or (
+                        fits(cells, width) and not any(self._is_record(t[1], width) for t in taken[1:]))):
+                    yield number, cells
+                    continue
+            self.pushed.extendleft(reversed(taken[1:]))
+            cells = self._parse(line)
+            if cells is not None and width is not None and fits(cells, width):
+                yield number, cells  # a literal quote inside an unquoted cell: the value decides
+            else:
+                yield number, "unbalanced quote (a quoted cell is not closed)"
+
+
+class _JsonArray:
+    """Objects of a JSON array, read incrementally: (line, value) or (line, ParseProblem).
+    After a broken element, reading resumes at the next element that starts with `{`."""
+
+    CHUNK = 1 << 16  # an element must fit in this many characters
+    _WS = re.compile(r"\s*")
+    _NEXT = re.compile(r",\s*(?=\{)|\]")
+
+    def __init__(self, text: IO[str], source: str):
+        self.text = text
+        self.source = source
+        self.decoder = json.JSONDecoder()
+        self.buf = ""
+        self.pos = 0
+        self.mark = 0  # a position in buf whose line number is known ...
+        self.mark_line = 1  # ... and that line number
+        self.eof = False
+
+    def _more(self) -> bool:
+        """Read another chunk; the buffer is shifted so that self.pos becomes 0."""
+        if self.eof:
+            return False
+        chunk = self.text.read(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self._line_at(self.pos)
+        self.buf = self.buf[self.pos:] + chunk
+        self.pos = self.mark = 0
+        return True
+
+    def _line_at(self, pos: int) -> int:
+        self.mark_line += self.buf.count("\n", self.mark, pos)
+        self.mark = pos
+        return self.mark_line
+
+    def _skip_ws(self) -> str:
+        """The next non-blank character ('' at the end), with self.pos on it."""
+        while True:
+            self.pos = self._WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def _problem(self, reason: str) -> tuple[int, ParseProblem]:
+        line = self._line_at(self.pos)
+        return line, ParseProblem(self.source, line, reason)
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        first = self._skip_ws()
+        if first == "":
+            return
+        if first != "[":
+            raise InputError(self.source, "expected a JSON array of intake objects "
+                                          "(for one object a line, name the file .jsonl)")
+        self.pos += 1
+        expect_value = True
+        while True:
+            ch = self._skip_ws()
+            if ch == "":
+                yield self._problem("the array is not closed with ]")
+                return
+            if ch == "]":
+                return
+            if not expect_value and ch != "{":  # a missing comma between objects is forgiven
+                if ch == ",":
+                    self.pos += 1
+                    expect_value = True
+                else:
+                    yield self._problem("expected ',' or ']' after an intake")
+                    self._resync(self.pos + 1)
+                continue
+            line = self._line_at(self.pos)
+            while True:
+                try:
+                    value, end = self.decoder.raw_decode(self.buf, self.pos)
+                except json.JSONDecodeError as exc:
+                    if len(self.buf) - self.pos < self.CHUNK and self._more():
+                        continue
+                    yield line, ParseProblem(self.source, line, f"not valid JSON ({exc.msg})")
+                    self._resync(self.pos + 1)
+                    expect_value = True
+                else:
+                    yield line, value
+                    self.pos = end
+                    expect_value = False
+                break
+
+    def _resync(self, pos: int) -> None:
+        """Move to the next element that starts with `{`, or onto the closing `]`."""
+        self.pos = pos
+        while True:
+            m = self._NEXT.search(self.buf, self.pos)
+            if m:
+                self.pos = m.end() if m.group() != "]" else m.start()
+                return
+            self.pos = max(self.pos, len(self.buf) - 256)  # a ',' and blanks may end the chunk
+            if not self._more():
+                self.pos = len(self.buf)
+                return

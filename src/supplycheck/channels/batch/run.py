@@ -1,0 +1,72 @@
+"""A whole run: read every input, score, write, summarise."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator, Sequence
+
+from ...rulebase import RuleBase
+from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, InputError
+from .readers import IntakeReader
+from .summary import Summary
+from .workers import _chunks, _score_chunks, default_workers
+from .writers import AtomicFile, OutputError, _Unclosed, csv_header, output_format
+
+Progress = Callable[[int, int, "int | None"], None]  # (records done, bytes done, total bytes)
+
+
+def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: RuleBase, *,
+                workers: int | None = None, drop_columns: Iterable[str] = (),
+                chunk_size: int = DEFAULT_CHUNK_SIZE, on_warning: Callable[[str], None] | None = None,
+                on_progress: Progress | None = None, stdin: IO[bytes] | None = None,
+                stdout: IO[str] | None = None) -> Summary:
+    """Score every record of `inputs` into `output` (`.jsonl`, `.csv`, or `-` for JSONL on
+    standard output), one result per record, in order, and return the summary.
+
+    Every input is checked first (readable, no identifying columns): a refused run writes
+    nothing. The output file appears only when complete (see AtomicFile).
+    """
+    if not inputs:
+        raise InputError("(no input)", "give at least one input file")
+    fmt = output_format(output)
+    if sum(str(p) == STDIN for p in inputs) > 1:
+        raise InputError(STDIN_NAME, "standard input can be read only once")
+    drop = tuple(drop_columns)
+    readers = [IntakeReader(p, rulebase, drop_columns=drop, on_warning=on_warning, stdin=stdin)
+               for p in inputs]
+    if str(output) != STDIN:
+        target = Path(output).resolve()
+        for reader in readers:
+            if not reader.is_stdin and Path(reader.path).resolve() == target:
+                raise OutputError(f"{output}: the output would overwrite an input")
+    for reader in readers:
+        reader.check()
+    total = None if any(r.is_stdin for r in readers) else sum(r.size or 0 for r in readers)
+    workers = default_workers() if workers is None else max(1, workers)
+
+    def chunks() -> Iterator[tuple[str, list, int]]:
+        before = 0
+        for reader in readers:
+            for source, items in _chunks(reader, chunk_size):
+                yield source, items, before + reader.position()
+            before += reader.size or 0
+
+    summary = Summary()
+    started = time.perf_counter()
+    sink = _Unclosed(stdout or sys.stdout) if str(output) == STDIN else AtomicFile(output)
+    with sink as out, contextlib.closing(_score_chunks(rulebase, chunks(), fmt, workers)) as scored:
+        if fmt == "csv":
+            out.write(csv_header())
+        done = 0
+        for position, n, text, part in scored:
+            out.write(text)
+            summary.merge(part)
+            done += n
+            if on_progress is not None:
+                on_progress(done, position, total)
+        summary.seconds = time.perf_counter() - started
+    summary.warnings = [w for r in readers for w in r.warnings]
+    return summary

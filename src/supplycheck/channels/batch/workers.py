@@ -1,0 +1,156 @@
+"""Scoring in worker processes, chunk by chunk, results kept in input order."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import multiprocessing
+import os
+import signal
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Iterable, Iterator, Mapping
+
+from ...errors import SupplycheckError
+from ...rulebase import RuleBase, load_rulebase
+from .problems import DEFAULT_CHUNK_SIZE
+from .readers import Record
+from .scoring import Scorer
+from .summary import Summary
+
+_worker: Scorer | None = None
+_worker_error: Exception | None = None
+
+
+def _init_worker(rules_dir: str, content_hash: str) -> None:
+    """Once per worker process: ignore Ctrl-C (the main process stops the run), load the rule
+    base, check it is the one the run started with."""
+    global _worker, _worker_error
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        rulebase = load_rulebase(rules_dir)
+        if rulebase.content_hash != content_hash:
+            raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
+        _worker = Scorer(rulebase)
+    except SupplycheckError as exc:
+        _worker_error = exc
+    # The rule base lives as long as the process: keep it out of garbage collection, and collect
+    # less often (scoring makes many short-lived objects and no reference cycles).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
+def _score_chunk(fmt: str, source: str, items: list) -> tuple[Any, Summary]:
+    if _worker is None:
+        raise _worker_error or SupplycheckError("worker process not initialised")
+    return _worker.chunk(fmt, source, items)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """`fork` where there is one: workers start at once and never re-run the caller's main
+    module (spawn would, from a script without a `__main__` guard or from standard input).
+    Workers are started before this module starts any thread, and each loads its own rule base."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes are started (from the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _chunks(records: Iterable[Record | Mapping[str, Any]], size: int) -> Iterator[tuple[str, list]]:
+    """Consecutive records of one source as (source, [(line, fields, problem), ...]).
+    A plain mapping is a record of source `<records>`, numbered from 1."""
+    source: str | None = None
+    items: list = []
+    for number, record in enumerate(records, 1):
+        if isinstance(record, Record):
+            src, item = record.source, (record.line, record.fields, record.problem)
+        else:
+            src, item = "<records>", (number, dict(record), None)
+        if src != source or len(items) >= size:
+            if items:
+                yield source or "", items
+            source, items = src, []
+        items.append(item)
+    if items:
+        yield source or "", items
+
+
+def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], fmt: str,
+                  workers: int) -> Iterator[tuple[Any, int, Any, Summary]]:
+    """(tag, number of records, output, summary) per chunk, in input order.
+
+    The first chunk is scored in this process (a small input never starts worker processes);
+    the rest go to `workers` processes, each loading the rule base once, with a bounded number
+    of chunks in flight so memory does not grow with the input.
+    """
+    local: Scorer | None = None
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None) if workers > 1 else None
+    if second is None:
+        local = Scorer(rulebase)
+        for source, items, tag in itertools.chain([first], chunks):
+            output, summary = local.chunk(fmt, source, items)
+            yield tag, len(items), output, summary
+        return
+    executor = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_mp_context(),
+        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
+    try:
+        pending: deque[tuple[Any, int, Future]] = deque()
+
+        def submit(chunk: tuple[str, list, Any]) -> None:
+            source, items, tag = chunk
+            pending.append((tag, len(items), executor.submit(_score_chunk, fmt, source, items)))
+
+        with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
+            submit(second)
+        # Score the first chunk here while the workers start.
+        local = Scorer(rulebase)
+        output, summary = local.chunk(fmt, first[0], first[1])
+        yield first[2], len(first[1]), output, summary
+        limit = 4 * workers
+        for chunk in chunks:
+            submit(chunk)
+            while len(pending) >= limit:
+                tag, n, future = pending.popleft()
+                yield (tag, n, *future.result())
+        while pending:
+            tag, n, future = pending.popleft()
+            yield (tag, n, *future.result())
+    except BrokenProcessPool as exc:
+        raise SupplycheckError(f"a worker process stopped unexpectedly ({exc}); no output was written") from None
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, Any]], *,
+                  workers: int = 1, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[dict[str, Any]]:
+    """The contract's result of each record, in order, lazily: records are mappings of intake
+    fields, or Records from `read_intakes`. With `workers` > 1, scoring runs in that many
+    processes (each loads the rule base from `rulebase.directory` once)."""
+    chunks = ((source, items, None) for source, items in _chunks(records, chunk_size))
+    for _, _, results, _ in _score_chunks(rulebase, chunks, "dicts", workers):
+        yield from results

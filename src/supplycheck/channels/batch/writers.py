@@ -1,0 +1,135 @@
+"""Writers: JSONL and CSV results, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterable, Mapping
+
+from ...errors import SupplycheckError
+from .problems import OUTPUT_FORMATS, STDIN
+
+CSV_COLUMNS = (
+    "id", "status", "urgency", "supply_picture", "red_flags", "primary_factors",
+    "secondary_factors", "factor_evidence", "perceived_signs", "referrals", "referral_reasons",
+    "next_steps", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
+    "rulebase.hash",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula, made inert with a leading `'`."""
+    return "'" + cell if cell[:1] in _FORMULA_START else cell
+
+
+def flatten(result: Mapping[str, Any]) -> dict[str, str]:
+    """One result as a flat row of CSV_COLUMNS (see the module docstring)."""
+    factors = result.get("factors") or []
+    referrals = result.get("referrals") or []
+    errors = result.get("errors") or []
+    ref = result.get("rulebase") or {}
+    return {
+        "id": result.get("id") or "",
+        "status": result["status"],
+        "urgency": result.get("urgency") or "",
+        "supply_picture": result.get("supply_picture") or "",
+        "red_flags": ";".join(result.get("red_flags") or ()),
+        "primary_factors": ";".join(f["id"] for f in factors if f["category"] == "primary"),
+        "secondary_factors": ";".join(f["id"] for f in factors if f["category"] == "secondary"),
+        "factor_evidence": ";".join(f"{f['id']}:{','.join(f['evidence'])}" for f in factors),
+        "perceived_signs": ";".join(result.get("perceived_signs") or ()),
+        "referrals": ";".join(f"{r['to']}:{r['urgency']}" for r in referrals),
+        "referral_reasons": ";".join(f"{r['to']}:{','.join(r['reasons'])}" for r in referrals),
+        "next_steps": ";".join(s["code"] for s in result.get("next_steps") or ()),
+        "error_fields": ";".join(e["field"] for e in errors),
+        "error_messages": " | ".join(e["message"] for e in errors),
+        "rulebase.name": ref.get("name", ""),
+        "rulebase.version": ref.get("version", ""),
+        "rulebase.hash": ref.get("hash", ""),
+    }
+
+
+def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
+    """Results as JSONL lines or CSV rows (without the header)."""
+    if fmt == "jsonl":
+        return "".join([_dumps(r) + "\n" for r in results])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerows([neutralise(c) for c in flatten(r).values()] for r in results)
+    return buf.getvalue()
+
+
+def csv_header() -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS)
+    return buf.getvalue()
+
+
+class OutputError(SupplycheckError):
+    """The output cannot be written where asked (unknown format, missing folder, an input)."""
+
+
+def output_format(path: str | Path) -> str:
+    if str(path) == STDIN:
+        return "jsonl"
+    fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{path}: unknown output format; use .jsonl or .csv")
+    return fmt
+
+
+class AtomicFile:
+    """A text file that appears under its name only once it is complete: it is written to a
+    hidden temporary file in the same folder, which replaces the target at the end; on any
+    error or interruption the temporary file is removed and the target is left untouched."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self.file: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if not self.path.parent.is_dir():
+            raise OutputError(f"{self.path}: the folder {str(self.path.parent)!r} does not exist")
+        try:
+            fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
+        self.file = open(fd, "w", encoding="utf-8", newline="")
+        return self.file
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self.file is not None
+        done = False
+        try:
+            if exc_type is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+                self.file.close()
+                os.replace(self.temp, self.path)
+                done = True
+        finally:
+            if not done:
+                self.file.close()
+                try:
+                    os.unlink(self.temp)
+                except FileNotFoundError:
+                    pass
+
+
+class _Unclosed:
+    """Standard output as a context manager that is flushed, never closed."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def __enter__(self) -> IO[str]:
+        return self.stream
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stream.flush()

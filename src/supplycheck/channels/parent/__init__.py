@@ -1,0 +1,1 @@
+"""The parent's self-screening in a terminal: plain questions, go back, safe to quit, a summary."""
