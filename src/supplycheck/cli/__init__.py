@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .batch import batch_command
 from .common import run_guarded
+from .export import export_group, intake_import_command
 from .intake import intake_group
 from .rules import rules_group
 from .screen import screen_command
@@ -30,6 +31,8 @@ cli.add_command(screen_command)
 cli.add_command(intake_group)
 cli.add_command(batch_command)
 cli.add_command(rules_group)
+cli.add_command(export_group)
+intake_group.add_command(intake_import_command, "import")
 
 
 def main() -> None:

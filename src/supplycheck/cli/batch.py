@@ -81,6 +81,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
               help="Worker processes (default: the number of cores).")
 @click.option("--drop-columns", "drop", multiple=True, metavar="COLUMN[,COLUMN...]",
               help="Drop these columns before anything is read from them (for example identifying ones). Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "fhir"]), default=None,
+              help="Output format (default: from OUTPUT's extension). fhir: one RiskAssessment a line "
+                   "(an OperationOutcome for an error record).")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error.")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the summary as JSON to this file.")
@@ -90,11 +93,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @rules_option
 def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
                   drop: tuple[str, ...], strict: bool, summary_path: Path | None,
-                  progress: bool | None, quiet: bool) -> None:
+                  progress: bool | None, quiet: bool, fmt: str | None) -> None:
     """Score anonymised intake files: one result per intake, in input order.
 
     INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line) or
-    .json (an array) file, or - for JSONL on standard input. A record with bad values, or a line
+    .json (an array) file, or - for JSONL on standard input. Exports of form tools are
+    recognised by their content: FHIR QuestionnaireResponses (.json: one resource or a Bundle;
+    .ndjson/.jsonl: one a line), REDCap raw CSV exports and ODK/KoboToolbox CSV exports of the
+    forms `supplycheck export questionnaire` writes. A record with bad values, or a line
     that cannot be parsed, becomes an error result that says why; the rest are still scored.
     A file with identifying columns (name, e-mail, phone, address, postcode, date of birth,
     health-service or record numbers, free text) is refused: remove them, or name them in
@@ -119,7 +125,7 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
         with ProgressBar(err, show) as bar:
             summary = score_files(list(inputs), output, rulebase, workers=workers,
                                   drop_columns=_split(drop), on_warning=bar.warn,
-                                  on_progress=bar.update)
+                                  on_progress=bar.update, fmt=fmt)
     except IdentifyingColumnsError as exc:
         err.print(f"supplycheck: {exc}", markup=False, soft_wrap=True)
         names = ",".join(name for name, _ in exc.columns)

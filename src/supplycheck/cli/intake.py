@@ -20,7 +20,7 @@ from ..rulebase import RuleBase
 from ..storage.store import DB_ENV, Store, check_ref, default_db_path
 from .common import EXIT_USAGE, console, rules_option
 
-_CREATES_DB = {"new_command"}  # the only command that may start a new database file
+_CREATES_DB = {"new_command", "intake_import_command"}  # the only command that may start a new database file
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,7 +137,8 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
 
 @intake_group.command("export")
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(records.FORMATS), default="html", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([*records.FORMATS, "fhir"]), default="html", show_default=True,
+              help="fhir: the answers as a FHIR QuestionnaireResponse, not a letter.")
 @click.option("--to", "recipient", type=click.Choice([r.value for r in records.RECIPIENTS]),
               default="baby_doctor", show_default=True, help="Who the letter is addressed to.")
 @click.option("--paper", type=click.Choice(["auto", "a4", "letter"]), default="auto", show_default=True,
@@ -149,6 +150,10 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
 def export_command(ref: str, fmt: str, recipient: str, paper: str, output: Path | None,
                    store: Store, rulebase: RuleBase) -> None:
     """A referral letter for intake REF (HTML to print, Markdown, or JSON)."""
+    if fmt == "fhir":  # the answers themselves, for a FHIR system (channels.forms)
+        from ..channels.forms.intake import response_text
+        from .export import emit
+        return emit(response_text(store, rulebase, ref), output)
     text, now = records.export(store, rulebase, ref, fmt, recipient, paper=paper)  # type: ignore[arg-type]
     err = console(stderr=True)
     if now.rulebase_changed:

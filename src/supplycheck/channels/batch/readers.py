@@ -78,6 +78,8 @@ class IntakeReader:
         """Refuse the file now if it cannot be used (identifying columns, unusable header)."""
         if self.is_stdin:
             return
+        if (export := self._form_export()) is not None:
+            return export.check()
         with self._open() as text:
             if self.format == "csv":
                 self._csv_header(_CsvLines(text, self.source))
@@ -105,7 +107,18 @@ class IntakeReader:
         except (OSError, ValueError):
             return 0
 
+    def _form_export(self):
+        """A form tool's export (FHIR QuestionnaireResponses, REDCap or ODK/Kobo CSV), recognised
+        by its content: read by channels.forms.inputs. None for a plain intake file."""
+        if self.is_stdin:
+            return None
+        from ..forms.inputs import form_export
+        return form_export(self)
+
     def __iter__(self) -> Iterator[Record]:
+        if (export := self._form_export()) is not None:
+            yield from export
+            return
         with self._open() as text:
             if self.format == "csv":
                 yield from self._read_csv(text)

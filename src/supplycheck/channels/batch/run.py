@@ -22,16 +22,17 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
                 workers: int | None = None, drop_columns: Iterable[str] = (),
                 chunk_size: int = DEFAULT_CHUNK_SIZE, on_warning: Callable[[str], None] | None = None,
                 on_progress: Progress | None = None, stdin: IO[bytes] | None = None,
-                stdout: IO[str] | None = None) -> Summary:
+                stdout: IO[str] | None = None, fmt: str | None = None) -> Summary:
     """Score every record of `inputs` into `output` (`.jsonl`, `.csv`, or `-` for JSONL on
     standard output), one result per record, in order, and return the summary.
 
+    `fmt` overrides the output's extension: `fhir` writes one FHIR resource a line.
     Every input is checked first (readable, no identifying columns): a refused run writes
     nothing. The output file appears only when complete (see AtomicFile).
     """
     if not inputs:
         raise InputError("(no input)", "give at least one input file")
-    fmt = output_format(output)
+    fmt = fmt or output_format(output)
     if sum(str(p) == STDIN for p in inputs) > 1:
         raise InputError(STDIN_NAME, "standard input can be read only once")
     drop = tuple(drop_columns)

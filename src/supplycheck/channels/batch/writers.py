@@ -55,9 +55,13 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
 
 
 def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
-    """Results as JSONL lines or CSV rows (without the header)."""
+    """Results as JSONL lines, CSV rows (without the header), or FHIR NDJSON (RiskAssessment,
+    OperationOutcome for an error record; see channels.forms.fhir)."""
     if fmt == "jsonl":
         return "".join([_dumps(r) + "\n" for r in results])
+    if fmt == "fhir":
+        from ..forms.fhir import risk_assessment
+        return "".join([_dumps(risk_assessment(r)) + "\n" for r in results])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerows([neutralise(c) for c in flatten(r).values()] for r in results)
