@@ -41,3 +41,10 @@ def parse_number(text: str) -> object:
         return float(t)
     except ValueError:
         return text
+
+
+def codes_of(value: object) -> list[str]:
+    """A many-answer value as a list of codes, whether a list or CSV-style text (`a;b`, `none`)."""
+    if isinstance(value, str):
+        return [c.strip() for c in value.split(";") if c.strip()]
+    return list(value or ())

@@ -14,7 +14,7 @@ from ...privacy import identifying_kind, normalise_column
 from ...rulebase import RuleBase
 from ...rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 from . import skiplogic
-from .common import answer_label, choices
+from .common import answer_label, choices, codes_of
 
 ANSWERS_SYSTEM = "urn:supplycheck:fhir:CodeSystem:answers"
 FINDINGS_SYSTEM = "urn:supplycheck:fhir:CodeSystem:findings"
@@ -159,7 +159,7 @@ def _answers(q: Question, value: Any) -> list[dict[str, Any]]:
         return [{"valueInteger": value}]
     if q.type is FieldType.number:
         return [{"valueDecimal": value}]
-    codes = value if isinstance(value, list) else [value]
+    codes = codes_of(value) if q.type is FieldType.multi else [value]
     return [{"valueCoding": _coding(c, answer_label(q, c))} for c in codes or [NONE_OF_THESE]]
 
 

@@ -17,7 +17,7 @@ from ...core.intake import ID_FIELD
 from ...rulebase import RuleBase
 from ...rulebase.models import NONE_OF_THESE, FieldType, Question
 from . import skiplogic
-from .common import choices, number_text, parse_number
+from .common import choices, codes_of, number_text, parse_number
 
 FORM = "supplycheck_intake"
 RECORD_ID = "record_id"
@@ -96,7 +96,7 @@ def to_row(rulebase: RuleBase, intake: Mapping[str, Any]) -> dict[str, str]:
     for q in rulebase.questions.values():
         value = intake.get(q.id)
         if q.type is FieldType.multi:
-            ticked = set(value or ())
+            ticked = set(codes_of(value))
             blank = not ticked
             for code, _ in choices(q):
                 row[f"{q.id}___{code}"] = "0" if blank or code not in ticked else "1"

@@ -15,7 +15,7 @@ from ...core.intake import ID_FIELD
 from ...rulebase import RuleBase
 from ...rulebase.models import NONE_OF_THESE, FieldType, Question
 from . import skiplogic
-from .common import choices, number_text, parse_number
+from .common import choices, codes_of, number_text, parse_number
 
 FORM_ID = "supplycheck_intake"
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "relevant", "constraint", "constraint_message")
@@ -154,8 +154,12 @@ def to_row(rulebase: RuleBase, intake: Mapping[str, Any]) -> dict[str, str]:
     for s in rulebase.sections:
         for q in s.questions:
             value = intake.get(q.id)
-            text = "" if value is None else " ".join(value) if isinstance(value, list) else (
-                number_text(value) if q.is_numeric else str(value))
+            if value is None:
+                text = ""
+            elif q.type is FieldType.multi:
+                text = " ".join(codes_of(value))
+            else:
+                text = number_text(value) if q.is_numeric else str(value)
             row[f"{s.id}-{q.id}"] = text
     row["meta-instanceID"] = "" if intake.get(ID_FIELD) is None else str(intake[ID_FIELD])
     return row

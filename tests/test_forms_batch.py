@@ -1,0 +1,194 @@
+"""Form tools' exports scored by `supplycheck batch` as they come (real files, the real command):
+QuestionnaireResponses (one resource, a Bundle, NDJSON), REDCap raw CSV, ODK Central and
+KoboToolbox CSV; FHIR results; a saved intake exported as a QuestionnaireResponse and imported."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from supplycheck import evaluate, load_rulebase
+from supplycheck.channels.forms import fhir, redcap, xlsform
+from supplycheck.storage.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "forms"
+SUPPLYCHECK = Path(__import__("sys").executable).with_name("supplycheck")
+RB = load_rulebase()
+
+
+def run(*args: str, db: Path | None = None) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "120",
+           "PYTHONPATH": str(ROOT / "src"), **({"SUPPLYCHECK_DB": str(db)} if db else {})}
+    return subprocess.run([str(SUPPLYCHECK), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def results(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def findings(rows: list[dict]) -> list[tuple]:
+    """What a result says, without the id (each tool has its own)."""
+    return [(r["status"], r.get("urgency"), r.get("supply_picture"), r.get("red_flags"),
+             [f["id"] for f in r.get("factors") or []], r.get("errors")) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory) -> list[tuple]:
+    out = tmp_path_factory.mktemp("contract") / "out.jsonl"
+    proc = run("batch", str(EXAMPLES / "intakes.jsonl"), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    rows = results(out)
+    assert len(rows) == 3 and all(r["status"] == "scored" for r in rows)
+    return findings(rows)
+
+
+@pytest.mark.parametrize("example", ["responses.ndjson", "redcap_export.csv", "odk_export.csv"])
+def test_each_example_export_scores_like_the_contract_file(tmp_path, expected, example):
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(EXAMPLES / example), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # REDCap's and ODK's own columns are known, not "unknown columns"
+    assert findings(results(out)) == expected
+
+
+def test_a_bundle_and_a_single_response_are_read_by_content(tmp_path, expected):
+    responses = [json.loads(line) for line in (EXAMPLES / "responses.ndjson").read_text().splitlines()]
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
+                                  "entry": [{"resource": r} for r in responses]}))
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(responses[0], indent=2))
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(bundle), str(single), "-o", str(out), "-q", "-w", "1").returncode == 0
+    rows = results(out)
+    assert findings(rows) == expected + expected[:1]
+    assert [r["id"] for r in rows] == ["A-029", "A-053", "A-002", "A-029"]
+
+
+def test_a_kobo_export_with_slash_groups_and_split_columns(tmp_path):
+    header = ["start", "end", "baby/infant_age_days", "danger_signs/baby_fever", "worries/concerns/breasts_soft",
+              "worries/concerns/feeds_more_often", "_id", "_uuid", "_submission_time", "__version__"]
+    path = tmp_path / "kobo.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerow(["2026-11-30", "2026-11-30", "20", "yes", "1", "0", "17", "a1b2", "2026-11-30", "v1"])
+    roles = xlsform.column_roles(header, RB)
+    row = dict(zip(header, ["", "", "20", "yes", "1", "0", "", "a1b2", "", ""]))
+    assert xlsform.from_row(RB, row, roles) == {"infant_age_days": 20, "baby_fever": "yes",
+                                                "concerns": ["breasts_soft"], "id": "a1b2"}
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    (r,) = results(out)
+    assert (r["id"], r["urgency"]) == ("a1b2", "emergency") and "fever_young_infant" in r["red_flags"]
+
+
+def test_bad_values_are_per_record_errors(tmp_path):
+    good = fhir.to_response(RB, {"id": "ok", "infant_age_days": 10})
+    bad = fhir.to_response(RB, {"id": "bad", "infant_age_days": 10})
+    bad["item"][0]["item"][0]["answer"] = [{"valueInteger": 5000}]
+    path = tmp_path / "r.ndjson"
+    path.write_text("\n".join(json.dumps(x) for x in (good, bad, {"resourceType": "Observation"})) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(path), "-o", str(out), "-q", "-w", "1").returncode == 0
+    ok, err, other = results(out)
+    assert ok["status"] == "scored"
+    assert err["status"] == "error" and err["errors"][0]["field"] == "infant_age_days"
+    assert "5000" in err["errors"][0]["message"] and "0 to 1095" in err["errors"][0]["message"]
+    assert other["status"] == "error" and "Observation resource, not a QuestionnaireResponse" in other["errors"][0]["message"]
+
+    rows = tmp_path / "redcap.csv"
+    with rows.open("w", newline="") as f:
+        w = csv.DictWriter(f, redcap.export_columns(RB))
+        w.writeheader()
+        w.writerow({**redcap.to_row(RB, {"id": "1", "jaundice": "mild"}), "jaundice": "orange"})
+    assert run("batch", str(rows), "-o", str(out), "-q", "-w", "1").returncode == 0
+    (r,) = results(out)
+    assert r["errors"][0]["field"] == "jaundice" and "no, mild, worsening, unsure" in r["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("what", ["subject", "patient_in_bundle", "named_item", "redcap_name_column", "odk_phone"])
+def test_identifying_data_is_refused_and_nothing_is_written(tmp_path, what):
+    qr = fhir.to_response(RB, {"id": "x1", "infant_age_days": 10})
+    path = tmp_path / "in.json"
+    if what == "subject":
+        path.write_text(json.dumps({**qr, "subject": {"reference": "Patient/123"}}))
+    elif what == "patient_in_bundle":
+        path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": qr}, {"resource": {"resourceType": "Patient", "name": [{"family": "X"}]}}]}))
+    elif what == "named_item":
+        qr["item"].append({"linkId": "mothers_name", "text": "Name", "answer": [{"valueString": "Jane"}]})
+        path.write_text(json.dumps(qr))
+    else:
+        path = tmp_path / "in.csv"
+        extra = "first_name" if what == "redcap_name_column" else "phonenumber"
+        row = redcap.to_row(RB, {"id": "1"}) if what == "redcap_name_column" else xlsform.to_row(RB, {"id": "u1"})
+        with path.open("w", newline="") as f:
+            w = csv.DictWriter(f, [*row, extra])
+            w.writeheader()
+            w.writerow({**row, extra: "Jane Doe 0612345678"})
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 2
+    assert "refusing a file with identifying columns" in proc.stderr
+    assert "Jane" not in proc.stderr and "0612345678" not in proc.stderr and "123" not in proc.stderr
+    assert not out.exists()
+
+
+def test_fhir_output_is_risk_assessments(tmp_path):
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+    from fhir.resources.R4B.riskassessment import RiskAssessment
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text((EXAMPLES / "intakes.jsonl").read_text() + json.dumps({"id": "bad", "jaundice": "x"}) + "\n")
+    out = tmp_path / "out.ndjson"
+    proc = run("batch", str(inp), "-o", str(out), "--format", "fhir", "-q", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = results(out)
+    for ra in lines[:3]:
+        RiskAssessment.model_validate(ra)
+        assert ra["method"]["coding"][0]["version"] == RB.version
+    assert lines[0]["identifier"][0]["value"] == "A-029"
+    assert lines[0]["prediction"][0]["outcome"]["coding"][0]["code"] == "likely_low_supply"
+    OperationOutcome.model_validate(lines[3])
+    assert lines[3]["issue"][0]["expression"] == ["jaundice"]
+
+
+def test_intake_export_and_import_as_questionnaire_response(tmp_path):
+    db = tmp_path / "clinic.db"
+    answers = {"infant_age_days": 42, "birth_weight_g": 3400, "current_weight_g": 3900, "feeding_method": "breast_only",
+               "swallowing_heard": "yes", "breast_features": ["widely_spaced", "tubular"], "infant_conditions": ["none"],
+               "multiple_birth": None}
+    with Store(db) as store:
+        store.create("LC-0042", "intake", RB)
+        for k, v in answers.items():
+            store.set_answer("LC-0042", k, v)
+    qr_path = tmp_path / "LC-0042.json"
+    proc = run("intake", "export", "LC-0042", "--format", "fhir", "-o", str(qr_path), db=db)
+    assert proc.returncode == 0, proc.stderr
+    qr = json.loads(qr_path.read_text())
+    assert qr["identifier"]["value"] == "LC-0042" and "subject" not in qr
+    exported = {i["linkId"] for g in qr["item"] for i in g["item"]}
+    assert exported == {k for k, v in answers.items() if v is not None}  # "not sure" is not an answer
+
+    proc = run("intake", "import", str(qr_path), "LC-0043", db=db)
+    assert proc.returncode == 0, proc.stderr
+    assert "Imported LC-0043" in proc.stdout
+    with Store(db) as store:
+        assert store.answers("LC-0043") == {k: v for k, v in answers.items() if v is not None}
+        imported = store.latest_result("LC-0043")
+        assert store.get("LC-0043").finished
+    direct = evaluate(RB, {k: v for k, v in answers.items() if v is not None})
+    assert (imported.urgency, imported.supply_picture, imported.red_flags) == (
+        direct.urgency, direct.supply_picture, direct.red_flags)
+    assert imported.supply_picture.value == "likely_low_supply"
+    refused = tmp_path / "with_subject.json"
+    refused.write_text(json.dumps({**qr, "subject": {"reference": "Patient/9"}}))
+    proc = run("intake", "import", str(refused), "LC-0044", db=db)
+    assert proc.returncode != 0 and "identifying" in proc.stderr
