@@ -187,7 +187,6 @@ def test_intake_export_and_import_as_questionnaire_response(tmp_path):
     direct = evaluate(RB, {k: v for k, v in answers.items() if v is not None})
     assert (imported.urgency, imported.supply_picture, imported.red_flags) == (
         direct.urgency, direct.supply_picture, direct.red_flags)
-    assert imported.supply_picture.value == "likely_low_supply"
     refused = tmp_path / "with_subject.json"
     refused.write_text(json.dumps({**qr, "subject": {"reference": "Patient/9"}}))
     proc = run("intake", "import", str(refused), "LC-0044", db=db)
