@@ -101,6 +101,7 @@ class FormExport:
             if plan.unknown:
                 self._warn(f"unknown column{'s' * (len(plan.unknown) > 1)} "
                            f"{', '.join(repr(c) for c in plan.unknown)} ignored (not an intake field)")
+            roles = {c: (plan.fields.get(c) or r[0], r[1]) for c, r in roles.items()}  # `Infant Age` too
             roles = {c: r for c, r in roles.items() if r[0] in fields}
             width = len(header)
             line = rows.line_num

@@ -68,7 +68,10 @@ def sheets(rulebase: RuleBase) -> dict[str, list[list[Any]]]:
 
 def workbook_bytes(rulebase: RuleBase) -> bytes:
     """The XLSForm as .xlsx bytes."""
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise skiplogic.ExportError("writing an XLSForm needs openpyxl: pip install 'supplycheck[forms]'") from None
 
     book = Workbook()
     book.remove(book.active)
