@@ -142,7 +142,8 @@ def test_questionnaire_validates_and_meets_every_invariant():
     for item in items:
         for key, expr in ITEM_INVARIANTS.items():
             assert fhirpathpy.evaluate(item, expr, model=R4_MODEL) in ([True], []), (key, item["linkId"])
-    questions = [i for i in items if i["type"] != "group"]
+    questions = [i for i in items if i["type"] not in ("group", "display")]
+    assert {i["linkId"] for i in items if i["type"] == "display"} == {f"{q.id}.help" for q in QUESTIONS.values() if q.help}
     assert [i["linkId"] for i in questions] == list(QUESTIONS)
 
 
@@ -212,7 +213,7 @@ def fhir_shown(answers: dict[str, Any]) -> set[str]:
             values.setdefault(item["linkId"], []).append(v)
     shown = set()
     for item in _items(QUESTIONNAIRE):
-        if item["type"] == "group":
+        if item["type"] in ("group", "display"):
             continue
         if item["linkId"] in EXPRESSIONS:
             ok = EXPRESSIONS[item["linkId"]](qr, {"resource": qr}) == [True]

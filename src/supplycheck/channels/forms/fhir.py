@@ -97,6 +97,8 @@ def _item(rulebase: RuleBase, q: Question) -> dict[str, Any]:
                                             "expression": skiplogic.fhirpath(rulebase, shown)}})
     if ext:
         item["extension"] = ext
+    if q.help:  # shown behind a help button (SDC itemControl "help")
+        item["item"] = [{"linkId": f"{q.id}.help", "type": "display", "text": q.help, "extension": [_control("help")]}]
     return item
 
 
