@@ -16,16 +16,15 @@ from hypothesis import strategies as st
 from supplycheck import load_rulebase
 from supplycheck.channels.forms import fhir, redcap, skiplogic, xlsform
 from supplycheck.core import interview
-from supplycheck.core.intake import parse_intake
 from supplycheck.rulebase import conditions as C
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType
 
 fhirpathpy = pytest.importorskip("fhirpathpy", reason="pip install '.[forms]'")
 R4B = pytest.importorskip("fhir.resources.R4B.questionnaire", reason="pip install '.[forms]'")
-from fhir.resources.R4B.bundle import Bundle  # noqa: E402
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse  # noqa: E402
-from fhir.resources.R4B.riskassessment import RiskAssessment  # noqa: E402
-from fhirpathpy.models import models  # noqa: E402
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.R4B.riskassessment import RiskAssessment
+from fhirpathpy.models import models
 
 R4_MODEL = models["r4"]  # choice types (answer[x]) resolve only with the model
 
@@ -269,10 +268,10 @@ class _Cell(str):
     def _n(self, other):
         return (float(self), other) if isinstance(other, (int, float)) else (str(self), other)
 
-    def __lt__(self, o): a, b = self._n(o); return a < b  # noqa: E702
-    def __le__(self, o): a, b = self._n(o); return a <= b  # noqa: E702
-    def __gt__(self, o): a, b = self._n(o); return a > b  # noqa: E702
-    def __ge__(self, o): a, b = self._n(o); return a >= b  # noqa: E702
+    def __lt__(self, o): a, b = self._n(o); return a < b
+    def __le__(self, o): a, b = self._n(o); return a <= b
+    def __gt__(self, o): a, b = self._n(o); return a > b
+    def __ge__(self, o): a, b = self._n(o); return a >= b
 
 
 def redcap_true(logic: str, row: dict[str, str]) -> bool:
@@ -340,6 +339,9 @@ def test_xlsform_converts_to_a_valid_xform(tmp_path):
         assert (binds[q.id].get("relevant") is not None) is (q.id in RB.ask_when), q.id
     assert binds["infant_age_days"].get("type") == "int" and binds["birth_weight_g"].get("type") == "decimal"
     assert binds["concerns"].get("constraint")
+    (concerns,) = [s for s in doc.iterfind(".//x:select", ns) if s.get("ref").endswith("/worries/concerns")]
+    nodeset = concerns.find("x:itemset", ns).get("nodeset")
+    assert "name != 'slower_growth_after_3_months' or" in nodeset  # offered from about 10 weeks
     version = doc.find(".//x:instance/*", ns).get("version")
     assert version == RB.version
 
@@ -385,3 +387,17 @@ def test_skip_logic_of_an_unknown_answer_keeps_the_question():
     shown = skiplogic.shown_when(RB, "solids_or_water_before_6_months")
     assert skiplogic.xlsform(RB, shown) == "((${infant_age_days} != '' and ${infant_age_days} < 183) or ${infant_age_days} = '')"
     assert skiplogic.redcap(RB, shown) == "(([infant_age_days] <> '' and [infant_age_days] < 183) or [infant_age_days] = '')"
+
+
+def test_a_test_on_a_derived_value_never_hides_a_question():
+    """Form tools cannot compute derived values: such a test counts as possibly true, so the
+    question is shown whenever the rest of its condition allows, never hidden by it."""
+    import dataclasses
+
+    derived = C.Leaf("weight_loss_pct", "gt", 7)
+    young = C.Leaf("infant_age_days", "lt", 10)
+    rb = dataclasses.replace(RB, ask_when={**RB.ask_when, "jaundice": C.All((derived, young)),
+                                           "baby_fever": C.Any_((derived, young))})
+    both = skiplogic.shown_when(rb, "jaundice")
+    assert skiplogic.redcap(rb, both) == "(([infant_age_days] <> '' and [infant_age_days] < 10) or [infant_age_days] = '')"
+    assert skiplogic.shown_when(rb, "baby_fever") is None  # either: always shown

@@ -24,7 +24,7 @@ RB = load_rulebase()
 def run(*args: str, db: Path | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "120",
            "PYTHONPATH": str(ROOT / "src"), **({"SUPPLYCHECK_DB": str(db)} if db else {})}
-    return subprocess.run([str(SUPPLYCHECK), *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([str(SUPPLYCHECK), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def results(path: Path) -> list[dict]:

@@ -22,7 +22,6 @@ import yaml
 from supplycheck import evaluate, load_rulebase
 from supplycheck.channels.forms import fhir
 from supplycheck.core import interview
-from supplycheck.rulebase.models import FieldType
 
 ROOT = Path(__file__).resolve().parents[1]
 BROWSER_DIR = ROOT / "tests" / "browser"

@@ -47,8 +47,11 @@ def questionnaire_command(fmt: str, output: Path | None, rulebase: RuleBase) -> 
             raise click.UsageError("an XLSForm is an .xlsx file: give --output FILE.xlsx")
         data = xlsform.workbook_bytes(rulebase)
         tmp = output.with_name(f".{output.name}.partial")
-        tmp.write_bytes(data)
-        tmp.replace(output)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(output)
+        finally:
+            tmp.unlink(missing_ok=True)
     else:
         text = _json(fhir.questionnaire(rulebase)) if fmt == "fhir" else redcap.data_dictionary(rulebase)
         if output is None:

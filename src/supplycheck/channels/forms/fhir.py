@@ -7,12 +7,13 @@ codes are the contract's values, and `Questionnaire.version` is the rule base's 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from ...core.intake import ID_FIELD
 from ...privacy import identifying_kind, normalise_column
 from ...rulebase import RuleBase
-from ...rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
+from ...rulebase.models import NONE_OF_THESE, FieldType, Question
 from . import skiplogic
 from .common import answer_label, choices, codes_of
 
@@ -310,6 +311,3 @@ def risk_assessment(result: Mapping[str, Any]) -> dict[str, Any]:
             f"{f['id']} ({f['category']}; {', '.join(f['evidence'])})" for f in factors)}]
     return out
 
-
-__all__ = ["ANSWERS_SYSTEM", "QUESTIONNAIRE_URL", "ResponseRefused", "code_systems", "from_response",
-           "questionnaire", "risk_assessment", "to_response", "UNSURE"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...privacy import normalise_column
 from ..batch.columns import ColumnPlan
@@ -27,7 +28,7 @@ PERSON_RESOURCES = {"Patient", "Person", "RelatedPerson", "Practitioner", "Pract
 _CSV_KINDS = {"redcap": redcap, "odk": xlsform}
 
 
-def form_export(reader: "IntakeReader") -> "FormExport | None":
+def form_export(reader: IntakeReader) -> FormExport | None:
     """A reader for `reader`'s file when it is a form tool's export, else None."""
     try:
         with open(reader.path, encoding="utf-8-sig", errors="replace", newline="") as f:
@@ -56,7 +57,7 @@ def form_export(reader: "IntakeReader") -> "FormExport | None":
 class FormExport:
     """Records of one form-tool export; `check()` refuses identifying data before any scoring."""
 
-    def __init__(self, reader: "IntakeReader", kind: str):
+    def __init__(self, reader: IntakeReader, kind: str):
         self.reader = reader
         self.kind = kind
         self.source = reader.source

@@ -14,12 +14,14 @@ The rewritten condition is a tree of `And`/`Or` over six atoms, each rendered by
     NotSelected(f, code) ... with this code not ticked (blank counts as not ticked)
     Answered(f)          any answer (for a one-answer question: any but `unsure`)
     Blank(f)             no answer at all
+
+A test on a derived value (computed from answers by the rule base) cannot be stated in the tools;
+it is taken as possibly true, so such a question can only be shown more often, never hidden.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from ...errors import SupplycheckError
 from ...rulebase import RuleBase
@@ -28,7 +30,7 @@ from ...rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 
 class ExportError(SupplycheckError):
-    """The rule base says something a form tool cannot express."""
+    """The rule base says something a form tool cannot express, or a library is missing."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,23 @@ class Blank:
 
 @dataclass(frozen=True)
 class And:
-    parts: tuple["Shown", ...]
+    parts: tuple[Shown, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    parts: tuple["Shown", ...]
+    parts: tuple[Shown, ...]
 
 
-Atom = Union[OneOf, Compare, Selected, NotSelected, Answered, Blank]
-Shown = Union[Atom, And, Or]
+@dataclass(frozen=True)
+class Always:
+    """True: what a test on a value the form cannot compute becomes (see `_translate`)."""
+
+
+ALWAYS = Always()
+
+Atom = OneOf | Compare | Selected | NotSelected | Answered | Blank | Always
+Shown = Atom | And | Or
 
 _COMPARE = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "ne": "!="}
 
@@ -87,7 +96,8 @@ def shown_when(rulebase: RuleBase, key: str) -> Shown | None:
     cond = rulebase.ask_when.get(key)
     if cond is None:
         return None
-    return _simplify(_translate(rulebase, key, C.nnf(cond, rulebase.definitions, weak=True)))
+    shown = _simplify(_translate(rulebase, key, C.nnf(cond, rulebase.definitions, weak=True)))
+    return None if shown is ALWAYS else shown
 
 
 def _known_codes(q: Question) -> tuple[str, ...]:
@@ -113,8 +123,9 @@ def _translate(rulebase: RuleBase, key: str, cond: C.Condition) -> Shown:
     assert isinstance(cond, C.Leaf), cond
     q = rulebase.questions.get(cond.field)
     if q is None:
-        raise ExportError(f"{key}: ask_when uses the derived value {cond.field!r}, which a form tool "
-                          "cannot compute; write it in terms of answers")
+        # A derived value (weight loss %, age band...) the form tools cannot compute: taken as
+        # possibly true, so the question is shown whenever the rest allows (shown, never hidden).
+        return ALWAYS
     op, value = cond.op, cond.value
     if op == "known":
         return _known(q) if value else _unknown(q)
@@ -157,6 +168,10 @@ def _simplify(node: Shown) -> Shown:
     parts: list[Shown] = []
     for p in map(_simplify, node.parts):
         parts.extend(p.parts if isinstance(p, kind) else (p,))
+    if ALWAYS in parts:
+        if kind is Or:
+            return ALWAYS
+        parts = [p for p in parts if p is not ALWAYS] or [ALWAYS]
     if kind is Or:
         merged: list[Shown] = []
         for p in parts:
@@ -168,13 +183,6 @@ def _simplify(node: Shown) -> Shown:
         parts = merged
     parts = list(dict.fromkeys(parts))
     return parts[0] if len(parts) == 1 else kind(tuple(parts))
-
-
-def fields_of(node: Shown) -> list[str]:
-    """The questions a condition looks at, in order of first use."""
-    if isinstance(node, (And, Or)):
-        return list(dict.fromkeys(f for p in node.parts for f in fields_of(p)))
-    return [node.field]
 
 
 # ---------------------------------------------------------------------------- renderers
@@ -195,12 +203,13 @@ def fhirpath(rulebase: RuleBase, node: Shown) -> str:
     def render(n: Shown) -> str:
         if isinstance(n, (And, Or)):
             return _join([render(p) for p in n.parts], "and" if isinstance(n, And) else "or")
+        if isinstance(n, Always):
+            return "true"
         a = answers(n.field)
         if isinstance(n, OneOf):
-            return f"{a}.where({' or '.join(f'code=' + repr(c) for c in n.codes)}).exists()"
+            return f"{a}.where({' or '.join(f'code={c!r}' for c in n.codes)}).exists()"
         if isinstance(n, Compare):
-            op = "!=" if n.op == "!=" else n.op
-            return f"{a}.where($this {op} {_num(n.value)}).exists()"
+            return f"{a}.where($this {n.op} {_num(n.value)}).exists()"
         if isinstance(n, Selected):
             return f"{a}.where(code='{n.code}').exists()"
         if isinstance(n, NotSelected):
@@ -219,6 +228,8 @@ def redcap(rulebase: RuleBase, node: Shown) -> str:
     def render(n: Shown) -> str:
         if isinstance(n, (And, Or)):
             return _join([render(p) for p in n.parts], "and" if isinstance(n, And) else "or")
+        if isinstance(n, Always):
+            return "'1' = '1'"
         f = n.field
         multi = qs[f].type is FieldType.multi
         if isinstance(n, OneOf):
@@ -246,6 +257,8 @@ def xlsform(rulebase: RuleBase, node: Shown) -> str:
     def render(n: Shown) -> str:
         if isinstance(n, (And, Or)):
             return _join([render(p) for p in n.parts], "and" if isinstance(n, And) else "or")
+        if isinstance(n, Always):
+            return "true()"
         ref = "${" + n.field + "}"
         if isinstance(n, OneOf):
             tests = [f"{ref} = '{c}'" for c in n.codes]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ...core.intake import ID_FIELD
 from ...rulebase import RuleBase
@@ -18,7 +19,7 @@ from . import skiplogic
 from .common import choices, codes_of, number_text, parse_number
 
 FORM_ID = "supplycheck_intake"
-SURVEY_COLUMNS = ("type", "name", "label", "hint", "relevant", "constraint", "constraint_message")
+SURVEY_COLUMNS = ("type", "name", "label", "hint", "relevant", "constraint", "constraint_message", "choice_filter")
 # The submission's own id in ODK Central and KoboToolbox exports: opaque, used as the intake id.
 ID_COLUMNS = ("meta/instanceID", "meta-instanceID", "instanceID", "KEY", "_uuid")
 # Columns the tools add that are never intake data (ids other than the one above, times, status).
@@ -34,12 +35,23 @@ def _list_name(q: Question) -> str:
     return q.type.value if q.type in (FieldType.yes_no, FieldType.yes_no_unsure) else q.id
 
 
+def _choice_filter(rulebase: RuleBase, q: Question) -> str:
+    """Options offered only when their `shown_when` is not definitely false (as the terminal
+    does), as an XLSForm choice_filter on the choice's `name`."""
+    tests = []
+    for o in q.options:
+        shown = skiplogic.shown_when(rulebase, f"{q.id}:{o.value}")
+        if shown is not None:
+            tests.append(f"(name != '{o.value}' or {skiplogic.xlsform(rulebase, shown)})")
+    return " and ".join(tests)
+
+
 def sheets(rulebase: RuleBase) -> dict[str, list[list[Any]]]:
     """The three sheets as rows (the first row of each is its header)."""
     survey: list[list[Any]] = [list(SURVEY_COLUMNS)]
     lists: dict[str, list[tuple[str, str]]] = {}
     for s in rulebase.sections:
-        survey.append(["begin_group", s.id, s.title.parent, "", "", "", ""])
+        survey.append(["begin_group", s.id, s.title.parent, "", "", "", "", ""])
         for q in s.questions:
             hint = " · ".join(p for p in (q.unit, q.help) if p)
             constraint = message = ""
@@ -56,8 +68,8 @@ def sheets(rulebase: RuleBase) -> dict[str, list[list[Any]]]:
                     message = "'None of these' cannot be ticked with other answers"
             shown = skiplogic.shown_when(rulebase, q.id)
             relevant = skiplogic.xlsform(rulebase, shown) if shown is not None else ""
-            survey.append([kind, q.id, q.parent, hint, relevant, constraint, message])
-        survey.append(["end_group", "", "", "", "", "", ""])
+            survey.append([kind, q.id, q.parent, hint, relevant, constraint, message, _choice_filter(rulebase, q)])
+        survey.append(["end_group", "", "", "", "", "", "", ""])
     choice_rows: list[list[Any]] = [["list_name", "name", "label"]]
     for name, items in lists.items():
         choice_rows += [[name, code, label] for code, label in items]
