@@ -20,7 +20,7 @@ from ..rulebase import RuleBase
 from ..storage.store import DB_ENV, Store, check_ref, default_db_path
 from .common import EXIT_USAGE, console, rules_option
 
-_CREATES_DB = {"new_command", "intake_import_command"}  # the only command that may start a new database file
+_CREATES_DB = {"new_command", "intake_import_command"}  # the only commands that may start a new database
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
