@@ -2,7 +2,8 @@
 
 Loading already rejects unknown fields and codes, wrong threshold types and duplicate ids;
 lint adds questions that can never be asked, rules that can never fire, conclusions with no
-referral, red flags without urgency, and conditions the engine cannot compile.
+referral, red flags without urgency, conditions the engine cannot compile, and hazard-log
+references that do not resolve (rulebase/hazards.py).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def lint(rulebase: RuleBase) -> list[Problem]:
     for name in rulebase.definitions:
         if name not in definitions_used:
             at(f"def:{name}", f"definition {name!r} is never used", "warning")
+    from .hazards import check_hazards  # the hazard log names rules, so it is checked with them
+    problems.extend(check_hazards(rulebase))
     return problems
 
 
