@@ -12,7 +12,9 @@ from rich.text import Text
 from ..intake import intake_json_schema
 from ..result import Result
 from ..rulebase import RuleBase
-from ..rulebase.hazards import HazardLog, check_hazards, hazard_rows, load_hazards, risk_label, to_markdown
+from ..rulebase.hazards import (
+    HazardLog, check_hazards, hazard_rows, load_hazards, risk_label, short_reference, to_markdown,
+)
 from ..rulebase.lint import lint
 from ..rulebase.models import FieldType
 from .common import EXIT_FINDINGS, console, rules_option
@@ -99,8 +101,8 @@ def schema_command(rulebase: RuleBase, which: str) -> None:
 def hazards_command(rulebase: RuleBase, fmt: str) -> None:
     """Print the clinical hazard log (rules/hazards.yaml); exit 1 if a control or verification
     names something that does not exist."""
-    problems = check_hazards(rulebase)
     log, _ = load_hazards(rulebase)
+    problems = check_hazards(rulebase)
     if log is not None:
         if fmt == "json":
             click.echo(json.dumps(hazard_rows(log), indent=2, ensure_ascii=False))
@@ -115,13 +117,13 @@ def hazards_command(rulebase: RuleBase, fmt: str) -> None:
 
 
 def _print_hazard_table(log: HazardLog) -> None:
-    table = Table(title="Clinical hazard log", show_lines=True)
-    for name in ("hazard", "risk before", "risk after", "controls", "verified by"):
-        table.add_column(name, overflow="fold")
+    table = Table(title="Clinical hazard log", show_lines=True, expand=True)
+    for name, ratio in (("hazard", 2), ("risk before", 1), ("risk after", 1), ("controls", 2), ("verified by", 3)):
+        table.add_column(name, overflow="fold", ratio=ratio)
     for h in log.hazards:
         controls = [f"{c.kind} {c.target}" for c in h.controls]
         controls += [f"(pending) {c.kind} {c.target}" for c in h.pending_controls]
         cells = (f"{h.id}\n{h.title}", risk_label(log, h.before), risk_label(log, h.after),
-                 "\n".join(controls), "\n".join(h.verified_by))
+                 "\n".join(controls), "\n".join(map(short_reference, h.verified_by)))
         table.add_row(*(Text(cell) for cell in cells))  # Text: no rich markup in the log's words
     console().print(table)

@@ -159,13 +159,19 @@ def project_root(rulebase: RuleBase) -> Path:
 
 def load_hazards(rulebase: RuleBase) -> tuple[HazardLog | None, list[Problem]]:
     """Read and validate the hazard log beside the rule base (no reference checks)."""
+    log, _, problems = _load(rulebase)
+    return log, problems
+
+
+def _load(rulebase: RuleBase) -> tuple[HazardLog | None, Any, list[Problem]]:
     path = rulebase.directory / HAZARDS_FILE
     name = display_path(path)
     if not path.is_file():
-        return None, [Problem(name, None, "no hazard log: every clinical hazard should be written down here", "warning")]
+        return None, None, [Problem(name, None, "no hazard log: every clinical hazard should be written down here",
+                                    "warning")]
     raw, problems = read_yaml(path)
     if problems:
-        return None, problems
+        return None, raw, problems
     try:
         model = HazardFile.model_validate(raw if raw is not None else {})
     except ValidationError as exc:
@@ -176,16 +182,18 @@ def load_hazards(rulebase: RuleBase) -> tuple[HazardLog | None, list[Problem]]:
             where = ".".join(str(p) for p in loc) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
             out.append(Problem(name, line_at(raw, loc), f"{owner}{where}: {message}"))
-        return None, out
-    return HazardLog(name, model.scale, model.hazards), _check_scale_use(model, raw, name)
+        return None, raw, out
+    problems = _check_scale_use(model, raw, name)
+    if any(p.severity == "error" for p in problems):
+        return None, raw, problems
+    return HazardLog(name, model.scale, model.hazards), raw, problems
 
 
 def check_hazards(rulebase: RuleBase) -> list[Problem]:
     """Every problem in the hazard log: its form, its risks, and each reference it makes."""
-    log, problems = load_hazards(rulebase)
+    log, raw, problems = _load(rulebase)
     if log is None:
         return problems
-    raw, _ = read_yaml(rulebase.directory / HAZARDS_FILE)
     root = project_root(rulebase)
     can_verify = (root / "tests").is_dir()
     if not can_verify:
@@ -351,6 +359,13 @@ def hazard_rows(log: HazardLog) -> list[dict[str, Any]]:
              "pending_controls": [control(c) for c in h.pending_controls],
              "verified_by": h.verified_by, "note": h.note or None}
             for h in log.hazards]
+
+
+def short_reference(ref: str) -> str:
+    """A verification as a narrow table shows it: `test_file::test_name`, `golden 040_name`."""
+    if GOLDEN_REF.match(ref):
+        return "golden " + ref.removeprefix("examples/golden/").removesuffix(".yaml")
+    return ref.removeprefix("tests/").replace(".py::", "::")
 
 
 def risk_label(log: HazardLog, risk: Risk) -> str:
