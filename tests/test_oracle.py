@@ -558,7 +558,7 @@ def write_rule_base(tmp_path: Path, rules: list[dict] | str, definitions: dict |
     shutil.copytree(RULES_DIR, target)
     for path in (target / "rules").glob("*.yaml"):
         path.unlink()
-    (target / "hazards.yaml").unlink()  # it names the shipped rules, which are gone here
+    (target / "hazards.yaml").unlink(missing_ok=True)  # it names the shipped rules, gone here
     text = rules if isinstance(rules, str) else yaml.safe_dump({"rules": rules}, sort_keys=False)
     (target / "rules" / "10_test.yaml").write_text(text, encoding="utf-8")
     if definitions is not None:

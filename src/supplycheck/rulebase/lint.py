@@ -14,6 +14,7 @@ from typing import Iterable
 
 from ..errors import Problem
 from . import conditions as C
+from .hazards import check_hazards
 from .loader import RuleBase
 
 
@@ -88,8 +89,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
     for name in rulebase.definitions:
         if name not in definitions_used:
             at(f"def:{name}", f"definition {name!r} is never used", "warning")
-    from .hazards import check_hazards  # the hazard log names rules, so it is checked with them
-    problems.extend(check_hazards(rulebase))
+    problems.extend(check_hazards(rulebase))  # the hazard log names rules: checked with them
     return problems
 
 
