@@ -19,8 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import evaluate
-from supplycheck.intake import parse_intake
-from test_oracle import MISSING, VALUES, intakes, shipped_rulebase
+from test_oracle import MISSING, ORACLE, VALUES, intakes, shipped_rulebase
 
 URGENCIES = ["emergency", "same_day", "within_2_days", "routine", "none"]
 RANK = {u: i for i, u in enumerate(URGENCIES)}  # lower: more urgent
@@ -48,7 +47,8 @@ def scored(record: dict[str, Any]):
 
 
 def known(record: dict[str, Any]) -> dict[str, Any]:
-    return parse_intake(RB, record).known()
+    """The record's known answers (and derived values), read by the independent oracle."""
+    return ORACLE.facts(record)
 
 
 def reassurance(result) -> tuple[int, bool]:
@@ -124,7 +124,7 @@ ORDERED = {
     **({"vomiting": ["no", "small_possets", "forceful", "green"]} if has("vomiting") else {}),
 }
 LOWER_IS_WORSE = [f for f in ("wet_diapers_per_day", "stools_per_day", "current_weight_g") if has(f)]
-HIGHER_IS_WORSE = ["hours_since_wet_diaper"]
+HIGHER_IS_WORSE = [f for f in ("hours_since_wet_diaper", "previous_weight_g") if has(f)]  # heavier before: a loss
 
 
 @CHECK
