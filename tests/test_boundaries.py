@@ -156,6 +156,8 @@ def solve(rb, leaves: list[C.Leaf]) -> dict[str, Any] | None:
         w_field = weighed.get("weight_age", _Field())
         if "gain_vs_minimum_pct" in weighed or "gain_g_per_day" in weighed:
             _numeric(w_field, "gte", FIRST_GAIN_DAY)
+        if "gain_vs_minimum_pct" in weighed:  # computed only up to the last age band's end
+            _numeric(w_field, "lte", _bands(rb)[-1][1])
         need_age = age.known is True or wa.known is True or any(
             k in weighed for k in ("weight_age", "days_since_weighed", "gain_vs_minimum_pct", "gain_g_per_day"))
         found = None if need_age else (None, None)
@@ -224,9 +226,12 @@ def _candidates(f: _Field, g: _Field, q, start: int | None = None) -> list[int]:
     return [int(v) for v in dict.fromkeys(values) if a <= v <= b and v not in merged.excluded]
 
 
+def _bands(rb) -> list[list[float]]:
+    return next(d for d in rb.derived if d.id == "gain_vs_minimum_pct").params["minimum_g_per_day"]
+
+
 def _expected_gain(rb, weight_age: int) -> float | None:
-    dv = next(d for d in rb.derived if d.id == "gain_vs_minimum_pct")
-    bands = dv.params["minimum_g_per_day"]
+    bands = _bands(rb)
     if weight_age > bands[-1][1]:
         return None
     return sum(max(0, min(weight_age, end) - max(ASSUMED_REGAIN_DAY, start)) * rate for start, end, rate in bands)
