@@ -1,17 +1,23 @@
-"""`supplycheck rules ...`: lint the rule base, print the data dictionary and JSON Schemas."""
+"""`supplycheck rules ...`: lint the rule base, print the data dictionary, the hazard log and
+JSON Schemas."""
 
 from __future__ import annotations
 
 import json
 
 import click
+from rich.table import Table
+from rich.text import Text
 
 from ..core.intake import intake_json_schema
 from ..core.result import Result
 from ..rulebase import RuleBase
+from ..rulebase.hazards import (
+    HazardLog, check_hazards, hazard_rows, load_hazards, risk_label, short_reference, to_markdown,
+)
 from ..rulebase.lint import lint
 from ..rulebase.models import FieldType
-from .common import EXIT_FINDINGS, rules_option
+from .common import EXIT_FINDINGS, console, rules_option
 
 
 @click.group("rules")
@@ -86,3 +92,38 @@ def schema_command(rulebase: RuleBase, which: str) -> None:
     """Print the JSON Schema of an intake record or of a result."""
     schema = intake_json_schema(rulebase) if which == "intake" else Result.model_json_schema()
     click.echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+@rules_group.command("hazards")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="json: for machines; markdown: docs/safety-case.md.")
+@rules_option
+def hazards_command(rulebase: RuleBase, fmt: str) -> None:
+    """Print the clinical hazard log (rules/hazards.yaml); exit 1 if a control or verification
+    names something that does not exist."""
+    log, _ = load_hazards(rulebase)
+    problems = check_hazards(rulebase)
+    if log is not None:
+        if fmt == "json":
+            click.echo(json.dumps(hazard_rows(log), indent=2, ensure_ascii=False))
+        elif fmt == "markdown":
+            click.echo(to_markdown(log, rulebase), nl=False)
+        else:
+            _print_hazard_table(log)
+    for p in problems:
+        click.echo(str(p), err=True)
+    if any(p.severity == "error" for p in problems):
+        raise SystemExit(EXIT_FINDINGS)
+
+
+def _print_hazard_table(log: HazardLog) -> None:
+    table = Table(title="Clinical hazard log", show_lines=True, expand=True)
+    for name, ratio in (("hazard", 2), ("risk before", 1), ("risk after", 1), ("controls", 2), ("verified by", 3)):
+        table.add_column(name, overflow="fold", ratio=ratio)
+    for h in log.hazards:
+        controls = [f"{c.kind} {c.target}" for c in h.controls]
+        controls += [f"(pending) {c.kind} {c.target}" for c in h.pending_controls]
+        cells = (f"{h.id}\n{h.title}", risk_label(log, h.before), risk_label(log, h.after),
+                 "\n".join(controls), "\n".join(map(short_reference, h.verified_by)))
+        table.add_row(*(Text(cell) for cell in cells))  # Text: no rich markup in the log's words
+    console().print(table)

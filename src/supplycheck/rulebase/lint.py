@@ -2,7 +2,8 @@
 
 Loading already rejects unknown fields and codes, wrong threshold types and duplicate ids;
 lint adds questions that can never be asked, rules that can never fire, conclusions with no
-referral, red flags without urgency, and conditions the engine cannot compile.
+referral, red flags without urgency, conditions the engine cannot compile, and hazard-log
+references that do not resolve (rulebase/hazards.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Iterable
 
 from ..errors import Problem
 from . import conditions as C
+from .hazards import check_hazards
 from .loader import RuleBase
 
 
@@ -87,6 +89,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
     for name in rulebase.definitions:
         if name not in definitions_used:
             at(f"def:{name}", f"definition {name!r} is never used", "warning")
+    problems.extend(check_hazards(rulebase))  # the hazard log names rules: checked with them
     return problems
 
 
