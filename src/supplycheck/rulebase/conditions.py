@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Collection, Iterator, Mapping, Union
 
 from .problems import ProblemCode
 
@@ -39,7 +39,7 @@ class Symbol:
 class Leaf:
     field: str
     op: str
-    value: Any
+    value: Any  # its type follows from `op` (a number, a code, a tuple of them, true/false)
     line: int | None = None
 
     def __str__(self) -> str:
@@ -96,7 +96,7 @@ class ConditionError(Exception):
 
 # ---------------------------------------------------------------- parsing and type checking
 
-def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Mapping[str, Any] = (),
+def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Collection[str] = (),
           line: int | None = None) -> Condition:
     """Parse and type-check one condition. `definitions` only needs the names of definitions."""
     line = getattr(raw, "line", line)
@@ -129,7 +129,8 @@ def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Mapping[str, Any
     return All(parts) if key == "all" else Any_(parts)
 
 
-def _parse_list(body: Any, symbols, definitions, line, what: str) -> tuple[Condition, ...]:
+def _parse_list(body: Any, symbols: Mapping[str, Symbol], definitions: Collection[str], line: int | None,
+                what: str) -> tuple[Condition, ...]:
     if not isinstance(body, list) or not body:
         raise ConditionError(ProblemCode.EMPTY_CONDITION_LIST, line, combinator=what)
     lines = getattr(body, "item_lines", [line] * len(body))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..errors import Problem, display_path
 from . import conditions as C
@@ -24,7 +24,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
     """Every problem found, errors and warnings, in file order."""
     problems = list(rulebase.warnings)
 
-    def at(key: str, kind: ProblemCode, **fields: object) -> None:
+    def at(key: str, kind: ProblemCode, **fields: Any) -> None:
         file, line = rulebase.locations.get(key, (display_path(rulebase.directory), None))
         problems.append(kind.at(file, line, **fields))
 
@@ -42,7 +42,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
         if later:
             at(qid, ProblemCode.ASK_WHEN_USES_LATER, question=qid, fields=", ".join(sorted(set(later))))
 
-    used = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
+    used: dict[str, set[str | None]] = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
     sources: set[str] = set()
     definitions_used: set[str] = set()
     for rule in rulebase.rules:

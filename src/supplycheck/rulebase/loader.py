@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -187,6 +187,9 @@ class _Loader:
         rules_read = [(p, *self.read(p, RulesFile)) for p in rule_files]
         if self.has_errors:
             return None
+        # No problems so far: every file was read and validated (for the type checker).
+        assert meta and questions and q_raw is not None and derived and d_raw is not None and codes
+        assert definitions and def_raw is not None
         for code, step in codes.next_steps.items():
             for other in step.supersedes:
                 if other not in codes.next_steps:
@@ -334,7 +337,7 @@ class _Loader:
         return out
 
     def check_codes(self, rule: Rule, codes: CodesFile, sources: set[str], file: str, line: int | None) -> None:
-        def need(code: str | None, table: dict[str, BaseModel], what: str) -> None:
+        def need(code: str | None, table: Mapping[str, object], what: str) -> None:
             if code is not None and code not in table:
                 self.problem(ProblemCode.UNKNOWN_CODE, file, line, within=f"rule {rule.id}", table=what, code=code)
 

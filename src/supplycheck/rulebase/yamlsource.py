@@ -11,18 +11,18 @@ from ..errors import Problem, display_path
 from .problems import ProblemCode
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A mapping from YAML that knows its own line and the line of each key."""
 
     line: int = 0
-    key_lines: dict
+    key_lines: dict[Any, int]
 
 
-class LineList(list):
+class LineList(list[Any]):
     """A sequence from YAML that knows its own line and the line of each item."""
 
     line: int = 0
-    item_lines: list
+    item_lines: list[int]
 
 
 class _DuplicateKey(yaml.MarkedYAMLError):
@@ -82,7 +82,7 @@ def _line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 1 if mark else None
 
 
-def line_at(root: Any, loc: Iterable[Any]) -> int | None:
+def line_at(root: Any, loc: Iterable[str | int]) -> int | None:
     """The line of the deepest node along `loc` (a pydantic error location) inside `root`."""
     line = getattr(root, "line", None)
     node = root
