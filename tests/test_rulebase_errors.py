@@ -409,6 +409,8 @@ def test_every_problem_is_made_with_a_code():
         problem = kind.at("rules/x.yaml", 1, within="rule r", **{name: "v" for name in kind.fields})
         assert_coded(problem)
         assert problem.message.startswith("rule r: ")
+    raised = ProblemCode.DEFINITION_UNUSED.at("rules/definitions.yaml", 3, name="x", severity="error")
+    assert str(raised) == "rules/definitions.yaml:3: error RB510: definition 'x' is never used"
 
 
 def test_every_problem_found_has_a_code(tmp_path):

@@ -40,7 +40,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
                  if any(a in order and order.index(a) >= order.index(qid)
                         for a in rulebase.answers_behind(leaf.field))]
         if later:
-            at(qid, ProblemCode.ASK_WHEN_USES_LATER, question=qid, fields=", ".join(sorted(set(later))))
+            at(qid, ProblemCode.ASK_WHEN_USES_LATER, question=qid, later=", ".join(sorted(set(later))))
 
     used: dict[str, set[str | None]] = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
     sources: set[str] = set()

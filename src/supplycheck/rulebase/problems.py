@@ -173,7 +173,7 @@ class ProblemCode(Enum):
         "Loosen the ask_when: no answers make it true.")
     ASK_WHEN_USES_LATER = (
         "RB503", "warning",
-        ("question {question} ask_when uses {fields}, asked at the same time or later "
+        ("question {question} ask_when uses {later}, asked at the same time or later "
          "(unknown then, so the question is always asked)"),
         "Move the question after the ones its ask_when uses, or test only earlier answers.")
     RULE_NEVER_FIRES = (
@@ -216,10 +216,13 @@ class ProblemCode(Enum):
     def format(self, **fields: Any) -> str:
         return self.template.format(**fields)
 
-    def at(self, file: str, line: int | None, *, within: str = "", **fields: Any) -> Problem:
-        """This problem at file:line; `within` names the rule, question or definition it is in."""
+    def at(self, file: str, line: int | None, *, within: str = "", severity: Severity | None = None,
+           **fields: Any) -> Problem:
+        """This problem at file:line; `within` names the rule, question or definition it is in.
+        `severity` overrides the catalogue's only where a mode raises it (say so in the action)."""
         message = self.format(**fields)
-        return Problem(file, line, self.code, self.severity, f"{within}: {message}" if within else message)
+        return Problem(file, line, self.code, severity or self.severity,
+                       f"{within}: {message}" if within else message)
 
     @property
     def fields(self) -> list[str]:
@@ -238,6 +241,7 @@ def catalogue_markdown() -> str:
         "    rules/rules/10_red_flags.yaml:42: error RB308: rule fever_young: unknown field 'temp'",
         "",
         "An error stops the rule base from being used (or fails `rules lint`); a warning does not.",
+        "The severity below is the usual one; where a mode makes a warning an error, the action says so.",
         "In the messages below, `<name>` stands for what the problem is about; a message may start",
         "with the rule, question or definition it lies in.",
         "",
