@@ -8,6 +8,7 @@ real tests/ and examples/, so that verifications resolve exactly as in the repos
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -143,9 +144,9 @@ def test_a_broken_reference_fails_naming_the_hazard(tmp_path, name):
     hazard = hazard_at(rules, line)
     out = cli(tmp_path, "rules", "hazards", "--rules", "rules")
     assert out.returncode == 1, (out.stdout, out.stderr)
-    errors = [l for l in out.stderr.splitlines() if ": error: " in l]
+    errors = [l for l in out.stderr.splitlines() if re.search(r": error RB\d+: ", l)]
     assert len(errors) == 1, errors
-    assert errors[0].startswith(f"rules/hazards.yaml:{line}: error: {hazard}: "), errors[0]
+    assert errors[0].startswith(f"rules/hazards.yaml:{line}: error RB704: {hazard}: "), errors[0]
     assert all(w in errors[0] for w in words), errors[0]
 
 
@@ -155,14 +156,14 @@ def test_a_form_error_names_file_and_line(tmp_path):
                         "before: {severity: deadly, likelihood: medium}")
     out = cli(tmp_path, "rules", "hazards", "--rules", "rules")
     assert out.returncode == 1
-    assert f"rules/hazards.yaml:{line}: error: {hazard_at(rules, line)}: before.severity: 'deadly'" in out.stderr
+    assert f"rules/hazards.yaml:{line}: error RB708: {hazard_at(rules, line)}: before.severity: 'deadly'" in out.stderr
     assert "minor, significant, considerable, major, catastrophic" in out.stderr
 
     rules2 = project_copy(tmp_path / "two")
     line = edit_hazards(rules2, "        does: \"Hard to wake", "        what: \"Hard to wake")
     out = cli(tmp_path / "two", "rules", "hazards", "--rules", "rules")
     assert out.returncode == 1
-    assert f"rules/hazards.yaml:{line}: error: HAZ-005: hazards.4.controls.1.what: Extra inputs" in out.stderr
+    assert f"rules/hazards.yaml:{line}: error RB701: HAZ-005: hazards.4.controls.1.what: Extra inputs" in out.stderr
 
 
 def test_risk_after_controls_cannot_exceed_risk_before(tmp_path):
@@ -171,7 +172,7 @@ def test_risk_after_controls_cannot_exceed_risk_before(tmp_path):
                         "after: {severity: catastrophic, likelihood: high}")
     out = cli(tmp_path, "rules", "hazards", "--rules", "rules")
     assert out.returncode == 1
-    assert f"rules/hazards.yaml:{line}: error:" in out.stderr and "higher than before" in out.stderr
+    assert f"rules/hazards.yaml:{line}: error RB709:" in out.stderr and "higher than before" in out.stderr
 
 
 def test_pending_controls_are_warnings_until_they_exist(tmp_path, rulebase):
@@ -184,7 +185,7 @@ def test_pending_controls_are_warnings_until_they_exist(tmp_path, rulebase):
     line = edit_hazards(rules, "- rule: maternal_infection_signs\n", "- rule: maternal_heavy_bleeding\n")
     out = cli(tmp_path, "rules", "hazards", "--rules", "rules")
     assert out.returncode == 0, out.stderr
-    assert (f"rules/hazards.yaml:{line}: warning: HAZ-008: pending control rule 'maternal_heavy_bleeding' "
+    assert (f"rules/hazards.yaml:{line}: warning RB706: HAZ-008: pending control rule 'maternal_heavy_bleeding' "
             "now exists") in out.stderr
 
 
@@ -195,8 +196,8 @@ def test_lint_runs_the_hazard_check(tmp_path):
     line = edit_hazards(rules, "- rule: hard_to_wake\n", "- rule: hard_to_wake_typo\n")
     out = cli(tmp_path, "rules", "lint", "--rules", "rules")
     assert out.returncode == 1
-    errors = [l for l in out.stdout.splitlines() if ": error: " in l]
-    assert errors == [f"rules/hazards.yaml:{line}: error: HAZ-005: control names a rule that does not exist: "
+    errors = [l for l in out.stdout.splitlines() if re.search(r": error RB\d+: ", l)]
+    assert errors == [f"rules/hazards.yaml:{line}: error RB704: HAZ-005: control names a rule that does not exist: "
                       "'hard_to_wake_typo'"], out.stdout
     out = cli(tmp_path, "rules", "hazards", "--format", "json", "--rules", "rules")
     assert out.returncode == 1 and json.loads(out.stdout) and errors[0] in out.stderr

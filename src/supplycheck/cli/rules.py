@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from ..core.engine import compile_problems
 from ..core.intake import intake_json_schema
 from ..core.result import Result
 from ..rulebase import RuleBase
@@ -29,7 +30,7 @@ def rules_group() -> None:
 @rules_option
 def lint_command(rulebase: RuleBase) -> None:
     """Check the rule base; exit 1 if there is any error."""
-    problems = lint(rulebase)
+    problems = lint(rulebase) + compile_problems(rulebase)
     for p in problems:  # one line each, never wrapped: editors and CI read file:line
         click.echo(str(p))
     errors = sum(p.severity == "error" for p in problems)

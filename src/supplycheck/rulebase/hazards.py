@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import Problem, display_path
 from .loader import RuleBase
+from .problems import ProblemCode
 from .yamlsource import line_at, read_yaml
 
 HAZARDS_FILE = "hazards.yaml"
@@ -167,8 +168,7 @@ def _load(rulebase: RuleBase) -> tuple[HazardLog | None, Any, list[Problem]]:
     path = rulebase.directory / HAZARDS_FILE
     name = display_path(path)
     if not path.is_file():
-        return None, None, [Problem(name, None, "no hazard log: every clinical hazard should be written down here",
-                                    "warning")]
+        return None, None, [ProblemCode.HAZARD_LOG_MISSING.at(name, None)]
     raw, problems = read_yaml(path)
     if problems:
         return None, raw, problems
@@ -181,7 +181,8 @@ def _load(rulebase: RuleBase) -> tuple[HazardLog | None, Any, list[Problem]]:
             owner = _owner(raw, loc)
             where = ".".join(str(p) for p in loc) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
-            out.append(Problem(name, line_at(raw, loc), f"{owner}{where}: {message}"))
+            out.append(ProblemCode.HAZARD_INVALID.at(name, line_at(raw, loc), within=owner.removesuffix(": "),
+                                                      where=where, reason=message))
         return None, raw, out
     problems = _check_scale_use(model, raw, name)
     if any(p.severity == "error" for p in problems):
@@ -197,12 +198,12 @@ def check_hazards(rulebase: RuleBase) -> list[Problem]:
     root = project_root(rulebase)
     can_verify = (root / "tests").is_dir()
     if not can_verify:
-        problems.append(Problem(log.file, None, f"verifications not checked: no tests/ folder in {root}", "warning"))
+        problems.append(ProblemCode.HAZARD_TESTS_NOT_CHECKED.at(log.file, None, root=root))
     seen: dict[str, int | None] = {}
     for i, hazard in enumerate(log.hazards):
         line = line_at(raw, ["hazards", i])
         if hazard.id in seen:
-            problems.append(Problem(log.file, line, f"duplicate hazard id {hazard.id} (first at line {seen[hazard.id]})"))
+            problems.append(ProblemCode.HAZARD_DUPLICATE_ID.at(log.file, line, id=hazard.id, first=seen[hazard.id]))
         seen.setdefault(hazard.id, line)
         for key in ("controls", "pending_controls"):
             pending = key == "pending_controls"
@@ -210,18 +211,17 @@ def check_hazards(rulebase: RuleBase) -> list[Problem]:
                 for message, at in _broken(rulebase, root, can_verify, control):
                     where = line_at(raw, ["hazards", i, key, j, *at])
                     if pending:
-                        problems.append(Problem(log.file, where, f"{hazard.id}: pending: {message}", "warning"))
+                        problems.append(ProblemCode.HAZARD_PENDING_BROKEN.at(log.file, where, within=hazard.id, reason=message))
                     else:
-                        problems.append(Problem(log.file, where, f"{hazard.id}: {message}"))
+                        problems.append(ProblemCode.HAZARD_REFERENCE_BROKEN.at(log.file, where, within=hazard.id, reason=message))
                 if not pending and can_verify:
                     for message, at in _expected_to_fail(root, control):
-                        problems.append(Problem(log.file, line_at(raw, ["hazards", i, key, j, *at]),
-                                                f"{hazard.id}: {message}", "warning"))
+                        problems.append(ProblemCode.HAZARD_VERIFIED_BY_XFAIL.at(
+                            log.file, line_at(raw, ["hazards", i, key, j, *at]), within=hazard.id, reason=message))
                 if pending and _exists(rulebase, root, control):
-                    problems.append(Problem(
-                        log.file, line_at(raw, ["hazards", i, key, j]),
-                        f"{hazard.id}: pending control {control.kind} {control.target!r} now exists: "
-                        "move it to controls once its verifications exist", "warning"))
+                    problems.append(ProblemCode.HAZARD_PENDING_EXISTS.at(
+                        log.file, line_at(raw, ["hazards", i, key, j]), within=hazard.id,
+                        kind=control.kind, target=control.target))
     return problems
 
 
@@ -236,20 +236,19 @@ def _check_scale_use(model: HazardFile, raw: Any, name: str) -> list[Problem]:
             for what, allowed in (("severity", severities), ("likelihood", likelihoods)):
                 if getattr(risk, what) not in allowed:
                     bad = True
-                    problems.append(Problem(name, line_at(raw, ["hazards", i, when, what]),
-                                            f"{hazard.id}: {when}.{what}: {getattr(risk, what)!r} is not one of: "
-                                            f"{', '.join(allowed)}"))
+                    problems.append(ProblemCode.HAZARD_BAD_SCALE.at(
+                        name, line_at(raw, ["hazards", i, when, what]), within=hazard.id, when=when,
+                        what=what, value=getattr(risk, what), allowed=", ".join(allowed)))
         if bad:
             continue
         scale = model.scale
         line = line_at(raw, ["hazards", i, "after"])
         if scale.severity_rank(hazard.after.severity) > scale.severity_rank(hazard.before.severity) or \
                 scale.rating(hazard.after) > scale.rating(hazard.before):
-            problems.append(Problem(name, line, f"{hazard.id}: the risk after controls is higher than before"))
+            problems.append(ProblemCode.HAZARD_RISK_INCREASED.at(name, line, within=hazard.id))
         elif scale.rating(hazard.after) >= UNACCEPTABLE_RATING:
-            problems.append(Problem(name, line, f"{hazard.id}: residual risk rated "
-                                                f"{scale.ratings[scale.rating(hazard.after)].name}: needs more controls",
-                                    "warning"))
+            problems.append(ProblemCode.HAZARD_RESIDUAL_HIGH.at(
+                name, line, within=hazard.id, rating=scale.ratings[scale.rating(hazard.after)].name))
     return problems
 
 

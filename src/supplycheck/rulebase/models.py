@@ -7,13 +7,17 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from .problems import ProblemCode
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _code(value: str) -> str:
     if not CODE_PATTERN.match(value):
-        raise ValueError("must be lower_snake_case")
+        # The loader words it from the catalogue: the error's type is the problem's name.
+        raise PydanticCustomError(ProblemCode.ID_NOT_SNAKE_CASE.name, "must be lower_snake_case")
     return value
 
 

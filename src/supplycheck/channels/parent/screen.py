@@ -24,6 +24,7 @@ from rich.text import Text
 from ...core import interview
 from ...present import summary as summary_mod
 from ...storage.atomic import write_atomic
+from ...storage.store import Store
 from ..ask import Action, ask
 from ...errors import FieldError, IntakeError, SupplycheckError
 from ...core.evaluate import evaluate
@@ -181,7 +182,7 @@ class Screening:
     flags already shown, and where it is saved."""
 
     rulebase: RuleBase
-    store: Any
+    store: Store
     ref: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
