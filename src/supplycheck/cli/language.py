@@ -38,15 +38,24 @@ def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return value
 
 
-def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds `--lang` (put it above `rules_option`, so the rule base loads in that language)."""
+def lang_option(func: Callable[..., Any] | None = None, *, help: str = LANG_HELP,
+                environment: bool = True, pass_lang: bool = False) -> Any:
+    """Adds `--lang` (put it above `rules_option`, so the rule base loads in that language).
+    Without `environment`, no --lang means English (batch output does not depend on where it
+    runs). With `pass_lang`, the command gets `lang` (None when not given)."""
 
-    @click.option("--lang", "lang", metavar="LANG", is_eager=True, callback=_set_lang, help=LANG_HELP)
-    @functools.wraps(func)
-    def wrapper(*args: Any, lang: str | None, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @click.option("--lang", "lang", metavar="LANG", is_eager=True, callback=_set_lang, help=help)
+        @functools.wraps(func)
+        def wrapper(*args: Any, lang: str | None, **kwargs: Any) -> Any:
+            if lang is None and not environment:
+                i18n.set_language(i18n.SOURCE)
+            chosen = i18n.choose_language(lang, i18n.languages()) if lang else None
+            return func(*args, **({"lang": chosen} if pass_lang else {}), **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from ...core import interview
 from ...core.evaluate import evaluate
 from ...core.result import Explanation, Result
+from ...present.language import in_language
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import ReferralTarget, Urgency
 from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
@@ -231,7 +232,7 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
     now = current(store, rulebase, ref)
     check_codes(rulebase, ref, now.stored)
     relevant = interview.relevant_answers(rulebase, now.answers)
-    data = LetterData(ref, target, now.result, relevant, now.notes, now.record.created_at,
+    data = LetterData(ref, target, in_language(now.result, rulebase), relevant, now.notes, now.record.created_at,
                       letter_date or date.today())
     return data, now
 
