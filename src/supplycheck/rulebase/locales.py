@@ -155,7 +155,8 @@ def source_texts(directory: Path) -> dict[str, SourceText]:
 class Entry:
     text: str
     source: str  # hash of the English it translates
-    line: int | None
+    line: int | None  # of its text
+    key_line: int | None = None  # of its key
 
 
 @dataclass
@@ -233,7 +234,7 @@ def read_overlay(path: Path) -> Overlay:
             bad(entry.key_lines.get("source", line), f"{key}: source must be the 8-digit hash of the "
                                                      f"English text (got {source!r}); run `supplycheck rules translate {lang} --update`")
             continue
-        overlay.entries[str(key)] = Entry(text, source, entry.key_lines.get("text", line))
+        overlay.entries[str(key)] = Entry(text, source, entry.key_lines.get("text", line), line)
     return overlay
 
 
@@ -291,7 +292,7 @@ def lint_overlay(overlay: Overlay, sources: dict[str, SourceText], *, release: b
     for key, entry in overlay.entries.items():
         s = sources.get(key)
         if s is None:
-            problems.append(Problem(overlay.file, entry.line,
+            problems.append(Problem(overlay.file, entry.key_line,
                                     f"{tag} unknown: {key} is no longer in the rule base", "warning"))
             continue
         if not entry.text.strip():
