@@ -323,3 +323,54 @@ def test_spanish_summary_words(spanish):
 
 def test_lint_of_english_rule_base_is_unchanged(rulebase):
     assert [p for p in lint(rulebase) if p.severity == "error"] == []
+
+
+# ------------------------------------------------------------------ the letter, in the intake's language or another
+
+def test_same_intake_letter_in_spanish_and_english(spanish, tmp_path):
+    from supplycheck.channels.consult import records
+    from supplycheck.storage.store import Store
+
+    db = tmp_path / "clinic.db"
+    with Store(db) as store:
+        store.create("LC-0500", "intake", spanish)  # made in Spanish
+        for field, value in {"infant_age_days": 12, "birth_weight_g": 3400, "current_weight_g": 3000,
+                             "wet_diapers_per_day": 3, "latch_pain": "yes"}.items():
+            store.set_answer("LC-0500", field, value)
+        store.set_note("LC-0500", None, "Visita a domicilio, día 12.")
+        records.refresh(store, spanish, "LC-0500")
+        assert store.get("LC-0500").lang == "es"
+
+    def export(*args: str) -> str:
+        env = {"PATH": "/usr/bin:/bin", "SUPPLYCHECK_DB": str(db), "LANG": "C.UTF-8", **PYTHONPATH}
+        proc = subprocess.run([SUPPLYCHECK, "intake", "export", "LC-0500", *args], capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    today_es = i18n.using("es")
+    with today_es:
+        fecha = i18n.format_date(date.today())
+    md_es = export("--format", "md")  # the intake's own language, whatever LANG says
+    assert md_es.startswith("# Carta de derivación: consulta de lactancia LC-0500")
+    assert f"**Fecha:** {fecha}" in md_es and "## Urgencia: en el día" in md_es
+    assert "Pérdida de peso \\>10% del peso al nacer" in md_es and "**11,8 %**" in md_es
+    assert "## Notas de la consultora" in md_es and "Visita a domicilio, día 12." in md_es
+    assert "| Pregunta | Respuesta | Nota |" in md_es and "| Peso al nacer (g) | 3400 g |" in md_es
+
+    md_en = export("--format", "md", "--lang", "en")
+    assert md_en.startswith("# Referral letter: lactation consultation LC-0500")
+    assert f"**Date:** {i18n.format_date(date.today())}" in md_en and "## Urgency: same day" in md_en
+    assert "Weight loss \\>10% of birth weight" in md_en and "**11.8 %**" in md_en
+    assert "Visita a domicilio, día 12." in md_en  # the consultant's own words are never translated
+
+    html_es = export("--format", "html")
+    assert '<html lang="es">' in html_es and "Carta de derivación" in html_es and "Página" in html_es
+    html_en = export("--format", "html", "--lang", "en")
+    assert '<html lang="en">' in html_en and "Referral letter" in html_en
+
+    json_es, json_en = (__import__("json").loads(export("--format", "json", *a)) for a in ((), ("--lang", "en")))
+    assert json_es["urgency"] == json_en["urgency"] == "same_day"
+    assert json_es["red_flags"] == json_en["red_flags"]
+    assert [s["code"] for s in json_es["next_steps"]] == [s["code"] for s in json_en["next_steps"]]
+    assert json_es["next_steps"][0]["text"] != json_en["next_steps"][0]["text"]
