@@ -248,6 +248,8 @@ def test_every_interface_string_has_a_spanish_entry(rulebase):
     wanted.update({u + "s": "parse_duration" for u in ("minute", "hour", "day", "week", "month", "year")})
     wanted.update({u.value.replace("_", " "): "letter" for u in rulebase.codes.urgencies})
     wanted.update({p.value.replace("_", " "): "letter" for p in rulebase.codes.supply_pictures})
+    wanted.update({t.value.replace("_", " "): "intake panel" for t in rulebase.codes.referral_targets})
+    wanted.update({f"{{n}} {noun}{s}": "intake status" for noun in ("red flag", "factor") for s in ("", "s")})
     missing = [f"{where}: {text!r}" for text, where in wanted.items() if text not in catalogue]
     assert missing == []
     for english, spanish in catalogue.items():
