@@ -376,3 +376,5 @@ def test_same_intake_letter_in_spanish_and_english(spanish, tmp_path):
     assert json_es["red_flags"] == json_en["red_flags"]
     assert [s["code"] for s in json_es["next_steps"]] == [s["code"] for s in json_en["next_steps"]]
     assert json_es["next_steps"][0]["text"] != json_en["next_steps"][0]["text"]
+    with Store(db) as store:  # viewing it in another language is not a new result
+        assert len(store.results("LC-0500")) == 1

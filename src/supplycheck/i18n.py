@@ -151,13 +151,11 @@ def normalise_number_text(text: str) -> str:
 
 
 def format_number(value: float, *, digits: int = 1) -> str:
-    """A number as the language writes it, with at most `digits` decimals (no grouping below
-    10000, so a weight reads 3400 g)."""
+    """A number as the language writes it, with at most `digits` decimals and no thousands
+    separator (a weight reads 3400 g, or 12500 g, in every language: typed back, it parses)."""
     from babel.numbers import format_decimal
 
     pattern = "0" + ("." + "#" * digits if digits else "")
-    if abs(value) >= 10000:
-        pattern = "#,##" + pattern
     return format_decimal(value, format=pattern, locale=_babel_locale())
 
 

@@ -23,3 +23,13 @@ def in_language(result: Result, rulebase: RuleBase) -> Result:
                                                "clinical": rules[ex.rule].model.says.clinical})
                          if ex.rule in rules else ex for ex in result.explanations],
     })
+
+
+def without_text(result: Result) -> dict:
+    """A result's data without its human-readable texts: equal in every language."""
+    data = result.model_dump(mode="json")
+    data["next_steps"] = [s["code"] for s in data["next_steps"]]
+    for ex in data.get("explanations", []):
+        ex.pop("says", None)
+        ex.pop("clinical", None)
+    return data

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from ...core import interview
 from ...core.evaluate import evaluate
 from ...core.result import Explanation, Result
-from ...present.language import in_language
+from ...present.language import in_language, without_text
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import ReferralTarget, Urgency
 from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
@@ -48,7 +48,7 @@ def score(rulebase: RuleBase, ref: str, answers: dict[str, Any]) -> Result:
 
 
 def same_result(a: Result | None, b: Result | None) -> bool:
-    return a is not None and b is not None and a.model_dump(mode="json") == b.model_dump(mode="json")
+    return a is not None and b is not None and without_text(a) == without_text(b)  # in any language
 
 
 def refresh(store: Store, rulebase: RuleBase, ref: str) -> Result:
