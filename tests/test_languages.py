@@ -305,9 +305,16 @@ def test_numbers_are_read_and_written_as_the_language_does(spanish):
         assert parse_number(weight, "3400 gramos") == 3400
         assert parse_number(age, "2 semanas y 3 días") == 17
         assert parse_number(spanish.questions["hours_since_wet_diaper"], "2,5 horas") == 2.5
+        today = date(2026, 12, 2)
+        assert parse_number(age, "20/11/2026", today=today) == 12  # day first, as written in Spain
+        assert parse_number(age, "2026-11-20", today=today) == 12
+        with pytest.raises(Exception, match="Esa fecha no existe. Escríbela como día/mes/año"):
+            parse_number(age, "31/02/2026", today=today)
         assert i18n.format_number(11.76) == "11,8"
         assert i18n.format_date(date(2026, 12, 2)) == "2 de diciembre de 2026"
     assert parse_number(weight, "3,400 g") == 3400 and parse_number(weight, "3.4 kg") == 3400
+    with pytest.raises(Exception):  # English dates are year-month-day only: 02/12 is ambiguous
+        parse_number(age, "02/12/2026", today=date(2026, 12, 2))
     assert i18n.format_number(11.76) == "11.8" and i18n.format_date(date(2026, 12, 2)) == "2 December 2026"
 
 

@@ -150,6 +150,24 @@ def normalise_number_text(text: str) -> str:
     return s.replace(",", ".")
 
 
+_LOCAL_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def local_date_parts(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a date typed the language's way ("20/11/2026" in Spanish: day
+    first, as Babel's short date pattern says). None for other text, and in English, whose
+    countries disagree on the order (there, dates are typed year-month-day)."""
+    lang = _babel_locale()
+    m = _LOCAL_DATE.match(text.strip())
+    if lang == SOURCE or not m:
+        return None
+    from babel.dates import get_date_format
+
+    pattern = get_date_format("short", locale=lang).pattern.lower()
+    first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return (year, second, first) if pattern.index("d") < pattern.index("m") else (year, first, second)
+
+
 def format_number(value: float, *, digits: int = 1) -> str:
     """A number as the language writes it, with at most `digits` decimals and no thousands
     separator (a weight reads 3400 g, or 12500 g, in every language: typed back, it parses)."""

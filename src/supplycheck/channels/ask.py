@@ -25,7 +25,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
-from ..i18n import Words, normalise_number_text, tr
+from ..i18n import Words, local_date_parts, normalise_number_text, tr
 from ..rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 Audience = Literal["parent", "clinical"]
@@ -196,11 +196,12 @@ def parse_age_days(text: str, today: date, *, allow_date: bool = True) -> float:
     Raises InputError."""
     s = re.sub(r"^(born|born on|dob|date of birth|birthday)\s*:?\s*", "", _word(text))
     m = _ISO_DATE.match(s)
-    if m:
+    parts = (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else local_date_parts(s)
+    if parts:
         if not allow_date:
             raise InputError(text, tr("Please type an age, for example 10 days or 3 weeks, not a date."))
         try:
-            born = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            born = date(*parts)
         except ValueError:
             raise InputError(text, tr("That date doesn't exist. Please type it as year-month-day, for example 2026-11-20.")) from None
         if born > today:
