@@ -59,7 +59,7 @@ def lang_option(func: Callable[..., Any] | None = None, *, help: str = LANG_HELP
 
 
 @contextmanager
-def _translated(command: click.Command) -> Iterator[None]:
+def _translated(command: click.Command, ctx: click.Context) -> Iterator[None]:
     """Our help texts in the current language while the help is written."""
     saved: list[tuple[Any, str, Any]] = []
 
@@ -71,7 +71,7 @@ def _translated(command: click.Command) -> Iterator[None]:
 
     swap(command, "help", clean=True)
     swap(command, "short_help")
-    for param in command.params:
+    for param in command.get_params(ctx):  # the help option too, made before --lang was read
         swap(param, "help")
     for sub in getattr(command, "commands", {}).values():
         swap(sub, "help", clean=True)
@@ -87,7 +87,7 @@ class LocalisedCommand(click.Command):
     """A command whose --help is written in the current language."""
 
     def get_help(self, ctx: click.Context) -> str:
-        with _translated(self):
+        with _translated(self, ctx):
             return super().get_help(ctx)
 
 
@@ -95,5 +95,5 @@ class LocalisedGroup(click.Group):
     """A group whose --help (its commands' one-line help too) is in the current language."""
 
     def get_help(self, ctx: click.Context) -> str:
-        with _translated(self):
+        with _translated(self, ctx):
             return super().get_help(ctx)

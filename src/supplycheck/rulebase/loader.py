@@ -180,7 +180,7 @@ class _Loader:
                 self.problem(display_path(path), None, f"no translation for language {self.lang!r}; available: "
                                                        f"{', '.join(locales.available_languages(d))}")
                 return None
-            self.overlay = locales.read_overlay(path)
+            self.overlay = locales.read_overlay(path, lines=False)
             self.problems.extend(self.overlay.problems)
             if self.has_errors:
                 return None
