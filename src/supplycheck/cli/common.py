@@ -48,8 +48,10 @@ def load_rules(rules_dir: Path | None) -> RuleBase:
     from ..rulebase import locales
 
     lang = i18n.current()
-    if lang != i18n.SOURCE and not locales.overlay_path(rules_dir or default_rules_dir(), lang).is_file():
-        click.echo(f"supplycheck: {rules_dir} has no translation for {lang!r}; its text stays in English.", err=True)
+    folder = rules_dir or default_rules_dir()
+    if lang != i18n.SOURCE and not locales.overlay_path(folder, lang).is_file():
+        click.echo(f"supplycheck: the rule base in {folder} has no translation for {lang!r}; "
+                   "its text stays in English.", err=True)
         lang = i18n.SOURCE
     try:
         return load_rulebase(rules_dir, lang=lang)
