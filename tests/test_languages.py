@@ -382,3 +382,15 @@ def test_same_intake_letter_in_spanish_and_english(spanish, tmp_path):
     assert json_es["next_steps"][0]["text"] != json_en["next_steps"][0]["text"]
     with Store(db) as store:  # viewing it in another language is not a new result
         assert len(store.results("LC-0500")) == 1
+
+
+@pytest.mark.parametrize("lang", i18n.languages())
+def test_the_words_a_prompt_offers_are_understood(lang):
+    """A number prompt says 'Or type: <not sure> · back': those words must work in every language."""
+    from supplycheck.channels.ask import BACK_WORDS, HELP_WORDS, LABELS, is_not_sure
+
+    with i18n.using(lang):
+        for audience in ("parent", "clinical"):
+            assert is_not_sure(LABELS[audience]["unsure"].lower()), (lang, audience)
+        assert i18n.tr("back") in BACK_WORDS and "?" in HELP_WORDS
+        assert is_not_sure(i18n.tr("not sure"))

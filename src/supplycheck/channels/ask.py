@@ -77,7 +77,8 @@ class InputError(ValueError):
 NOT_SURE_WORDS = frozenset({
     "not sure", "unsure", "dont know", "don't know", "do not know", "no idea", "idk", "dk",
     "unknown", "n/a", "na", "skip", "?!",
-    "no se", "no sé", "no lo se", "no lo sé", "no estoy segura", "no estoy seguro", "ns", "saltar"})
+    "no se", "no sé", "no lo se", "no lo sé", "no estoy segura", "no estoy seguro", "ns", "saltar",
+    "desconocido", "desconocida"})
 HELP_WORDS = frozenset({"?", "help", "h", "ayuda"})
 BACK_WORDS = frozenset({"back", "b", "<", "go back", "volver", "atras", "atrás"})
 

@@ -123,17 +123,17 @@ def explanation_view(reasoning: Reasoning) -> RenderableType:
     """Each finding with the rules behind it (their answers, derived values and sources), then
     the open questions and the sources cited."""
     parts: list[RenderableType] = [
-        Text.assemble(("Urgency: ", "bold"), urgency_label(reasoning.urgency), "  ",
+        Text.assemble((tr("Urgency:") + " ", "bold"), urgency_label(reasoning.urgency), "  ",
                       reasoning.urgency_text)]
-    headings = [("red_flag", "Red flags"), ("factor", "Factors"), ("perceived", "Perceived signs"),
-                ("supply", "Supply picture"), ("referral", "Referrals")]
+    headings = [("red_flag", tr("Red flags")), ("factor", tr("Factors")), ("perceived", tr("Perceived signs")),
+                ("supply", tr("Supply picture")), ("referral", tr("Referrals"))]
     for kind, heading in headings:
         items = reasoning.of(kind)  # type: ignore[arg-type]
         if not items and kind == "perceived":
             continue
         parts.append(Text(f"\n{heading}", style="bold underline"))
         if not items:
-            parts.append(_indent(Text("none", style="dim"), 1))
+            parts.append(_indent(Text(tr("none"), style="dim"), 1))
         for item in items:
             head = Text.assemble(("● ", "red" if kind == "red_flag" else "cyan"))
             if kind == "supply":
@@ -149,35 +149,35 @@ def explanation_view(reasoning: Reasoning) -> RenderableType:
             parts.append(_indent(head, 1))
             if kind == "referral":
                 rules = ", ".join(b.rule for b in item.because)
-                parts.append(_indent(Text.assemble(("for ", "dim"), ", ".join(item.reasons),
-                                                   ("; rules: ", "dim"), rules), 3))
+                parts.append(_indent(Text.assemble((tr("for") + " ", "dim"), ", ".join(item.reasons),
+                                                   ("; " + tr("rules:") + " ", "dim"), rules), 3))
                 continue
             if not item.because:
-                parts.append(_indent(Text("no rule concluded a picture: not enough is known",
+                parts.append(_indent(Text(tr("no rule concluded a picture: not enough is known"),
                                           style="dim"), 3))
             for b in item.because:
-                parts.append(_indent(Text.assemble(("rule ", "dim"), (b.rule, "bold"), "  ",
+                parts.append(_indent(Text.assemble((tr("rule") + " ", "dim"), (b.rule, "bold"), "  ",
                                                    (b.text, "italic"), (f"  {b.location}", "dim")), 3))
                 for e in b.evidence:
                     line = Text.assemble(("• ", "dim"), e.label, ": ", (e.answer, "bold"))
                     if e.derived:
-                        line.append(f"  (derived from {', '.join(e.derived_from)})", style="dim")
+                        line.append("  " + tr("(derived from {answers})").format(answers=", ".join(e.derived_from)), style="dim")
                     parts.append(_indent(line, 4))
-                parts.append(_indent(Text("sources: " + ", ".join(t for t, _ in b.sources),
+                parts.append(_indent(Text(tr("sources:") + " " + ", ".join(t for t, _ in b.sources),
                                           style="dim"), 4))
-    parts.append(Text("\nUnanswered questions that could raise the urgency", style="bold underline"))
+    parts.append(Text("\n" + tr("Unanswered questions that could raise the urgency"), style="bold underline"))
     if not reasoning.open_questions:
-        parts.append(_indent(Text("none", style="dim"), 1))
+        parts.append(_indent(Text(tr("none"), style="dim"), 1))
     for o in reasoning.open_questions:
         parts.append(_indent(Text.assemble(("? ", "yellow"), (o.label, "bold"), (f" [{o.field}]", "dim"),
-                                           f"  ({o.section})  could raise to ",
+                                           f"  ({o.section})  " + tr("could raise to") + " ",
                                            urgency_label(o.could_raise_to),
-                                           (f"  rules: {', '.join(o.rules)}", "dim")), 1))
+                                           (f"  {tr('rules:')} {', '.join(o.rules)}", "dim")), 1))
     if reasoning.sources:
-        parts.append(Text("\nSources", style="bold underline"))
+        parts.append(Text("\n" + tr("Sources"), style="bold underline"))
         for tag, citation in reasoning.sources:
             parts.append(_indent(Text.assemble((tag, "bold"), "  ", citation), 1))
-    parts.append(Text(f"\nRule base {reasoning.rulebase}", style="dim"))
+    parts.append(Text(f"\n{tr('Rule base')} {reasoning.rulebase}", style="dim"))
     return Group(*parts)
 
 
