@@ -24,7 +24,13 @@ def use_environment_language() -> None:
     """Set the language from the environment and let click speak it ("Usage:", its errors)."""
     i18n.set_language(i18n.choose_language(None, i18n.languages()))
     # click words its own messages through gettext's module-level `_`; route them through ours.
-    import click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types  # noqa: E401
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.types
+
     for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types):
         module._ = tr  # type: ignore[attr-defined]
 

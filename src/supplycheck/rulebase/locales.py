@@ -293,9 +293,12 @@ def mismatches(source: str, translation: str) -> list[str]:
                      f"translation has {', '.join(tr_p) or 'none'}")
     src_n, tr_n = _numbers(_PLACEHOLDER.sub("", source)), _numbers(_PLACEHOLDER.sub("", translation))
     if src_n != tr_n:
-        fmt = lambda ns: ", ".join(f"{n:g}" for n in ns) or "none"  # noqa: E731
-        found.append(f"numbers differ: English has {fmt(src_n)}, translation has {fmt(tr_n)}")
+        found.append(f"numbers differ: English has {_listing(src_n)}, translation has {_listing(tr_n)}")
     return found
+
+
+def _listing(numbers: list[float]) -> str:
+    return ", ".join(f"{n:g}" for n in numbers) or "none"
 
 
 def lint_overlay(overlay: Overlay, sources: dict[str, SourceText], *, release: bool = False) -> list[Problem]:
@@ -398,8 +401,9 @@ def update_overlay(directory: Path, lang: str, *, accept: tuple[str, ...] = ()) 
 
 
 def _language_name(lang: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
     try:
-        from babel import Locale
         return Locale.parse(lang).get_display_name(lang).capitalize()
-    except Exception:  # an unknown tag: the tag itself names it
+    except (ValueError, UnknownLocaleError):  # an unknown tag: the tag itself names it
         return lang
