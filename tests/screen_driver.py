@@ -27,7 +27,7 @@ from pty_session import (  # noqa: F401  (keys re-exported for the screening tes
 
 from supplycheck import evaluate
 from supplycheck.core import interview
-from supplycheck.channels.ask import _choices, parse_number, unsure_value
+from supplycheck.channels.ask import _UNSURE, _choices, parse_number, unsure_value
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 from supplycheck.channels.parent.screen import red_flags_to_show
 
@@ -52,9 +52,9 @@ def keys_for(question: Question, answer: Any) -> str:
             at = i
         return keys + ENTER
     items = _choices(question, "parent")
-    labels = [label for _, label in items]
     values = [v for v, _ in items]
-    start = labels.index("Not sure")  # where the cursor starts without an earlier answer
+    # where the cursor starts without an earlier answer: on "Not sure", in any language
+    start = next(i for i, v in enumerate(values) if v in (UNSURE, _UNSURE))
     target = start if answer is None or answer == UNSURE else values.index(answer)
     return (DOWN * (target - start) if target >= start else UP * (start - target)) + ENTER
 

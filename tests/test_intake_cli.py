@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +20,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 
 def run(*args: str, db, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {"SUPPLYCHECK_DB": str(db), "COLUMNS": "120", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    env = {"SUPPLYCHECK_DB": str(db), "COLUMNS": "120", "PATH": "/usr/bin:/bin", "NO_COLOR": "1",
+           # the code under test, not whatever is installed
+           **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}}
     proc = subprocess.run([SUPPLYCHECK, *args], capture_output=True, text=True, env=env, input=input,
                           timeout=60)
     if check:

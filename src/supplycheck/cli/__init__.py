@@ -7,13 +7,15 @@ import click
 from .. import __version__
 from .batch import batch_command
 from .common import run_guarded
+from .language import LocalisedGroup, lang_option
 from .intake import intake_group
 from .rules import rules_group
 from .screen import screen_command
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, cls=LocalisedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="supplycheck")
+@lang_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Screening for suspected low breast-milk supply.

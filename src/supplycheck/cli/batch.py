@@ -20,6 +20,7 @@ from rich.table import Table
 
 from ..channels.batch import AtomicFile, IdentifyingColumnsError, Summary, score_files
 from ..rulebase import RuleBase
+from .language import lang_option
 from .common import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, console, rules_option
 
 TOP = 8  # factors and red flags listed in the summary
@@ -87,6 +88,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: when standard error is a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; warnings still go to standard error.")
+@lang_option(environment=False, help="Language of the human-readable `text` fields (codes never change); default English.")
 @rules_option
 def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
                   drop: tuple[str, ...], strict: bool, summary_path: Path | None,

@@ -13,7 +13,9 @@ import click
 from rich.console import Console
 
 from ..errors import RuleBaseError, SupplycheckError
-from ..rulebase import RuleBase, load_rulebase
+from ..i18n import tr
+from .language import use_environment_language
+from ..rulebase import RuleBase, default_rules_dir, load_rulebase
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and found problems (lint errors, --strict batch errors)
@@ -41,8 +43,18 @@ def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_rules(rules_dir: Path | None) -> RuleBase:
+    """The rule base, with its text in the chosen language where it has that translation."""
+    from .. import i18n
+    from ..rulebase import locales
+
+    lang = i18n.current()
+    folder = rules_dir or default_rules_dir()
+    if lang != i18n.SOURCE and not locales.overlay_path(folder, lang).is_file():
+        click.echo(f"supplycheck: the rule base in {folder} has no translation for {lang!r}; "
+                   "its text stays in English.", err=True)
+        lang = i18n.SOURCE
     try:
-        return load_rulebase(rules_dir)
+        return load_rulebase(rules_dir, lang=lang)
     except RuleBaseError as exc:
         click.echo("The rule base has errors:", err=True)
         for problem in exc.problems:
@@ -54,13 +66,14 @@ def load_rules(rules_dir: Path | None) -> RuleBase:
 def run_guarded(main: Callable[[], Any]) -> None:
     """Run the CLI: a SupplycheckError becomes its message and exit 2; Ctrl-C exits 130.
     No traceback reaches a user."""
+    use_environment_language()
     try:
         main()
     except SupplycheckError as exc:
         console(stderr=True).print(f"supplycheck: {exc}", markup=False)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        console(stderr=True).print("\nInterrupted.")
+        console(stderr=True).print("\n" + tr("Interrupted."))
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         # Output piped into a command that stopped reading (e.g. `| head`): not an error.

@@ -18,7 +18,9 @@ from ..present.explain import explain
 from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
 from ..storage.store import DB_ENV, Store, check_ref, default_db_path
+from .. import i18n
 from .common import EXIT_USAGE, console, rules_option
+from .language import lang_option
 
 _CREATES_DB = {"new_command"}  # the only command that may start a new database file
 
@@ -60,6 +62,7 @@ def _interview(store: Store, rulebase: RuleBase, ref: str) -> None:
 @intake_group.command("new")
 @click.argument("ref")
 @db_option
+@lang_option
 @rules_option
 def new_command(ref: str, store: Store, rulebase: RuleBase) -> None:
     """Start a new intake under the reference code REF."""
@@ -72,6 +75,7 @@ def new_command(ref: str, store: Store, rulebase: RuleBase) -> None:
 @intake_group.command("resume")
 @click.argument("ref", required=False)
 @db_option
+@lang_option
 @rules_option
 def resume_command(ref: str | None, store: Store, rulebase: RuleBase) -> None:
     """Go on with intake REF (default: the most recently changed unfinished one)."""
@@ -145,11 +149,14 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of standard output.")
 @db_option
+@lang_option(pass_lang=True, help="Language of the letter (for example es); default: the intake's own.")
 @rules_option
 def export_command(ref: str, fmt: str, recipient: str, paper: str, output: Path | None,
-                   store: Store, rulebase: RuleBase) -> None:
+                   store: Store, rulebase: RuleBase, lang: str | None = None) -> None:
     """A referral letter for intake REF (HTML to print, Markdown, or JSON)."""
-    text, now = records.export(store, rulebase, ref, fmt, recipient, paper=paper)  # type: ignore[arg-type]
+    lang = lang or store.require(ref).lang
+    with i18n.using(lang):
+        text, now = records.export(store, rulebase.localised(lang), ref, fmt, recipient, paper=paper)  # type: ignore[arg-type]
     err = console(stderr=True)
     if now.rulebase_changed:
         err.print(f"note: {ref} was scored with rule base {now.stored.rulebase_version}; the loaded "

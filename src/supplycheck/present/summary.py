@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..core.result import Result
+from ..i18n import format_number, tr
 from ..rulebase.loader import RuleBase
 from ..rulebase.models import FieldType, Urgency
 
@@ -66,15 +67,15 @@ def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audienc
     q = rulebase.questions.get(field_id)
     if q is None:  # a derived value
         unit = next((d.unit for d in rulebase.derived if d.id == field_id), "")
-        return f"{round(value, 1):g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
+        return f"{format_number(value)} {tr(unit)}".strip() if isinstance(value, (int, float)) else str(value)
     if value is None or value == "unsure":
-        return "not sure"
+        return tr("not sure")
     if q.is_numeric:
-        return f"{value:g} {q.unit}".strip()
+        return f"{format_number(value, digits=2)} {tr(q.unit)}".strip()
     labels = {o.value: getattr(o, audience) for o in q.options}
-    labels.update({"yes": "yes", "no": "no"})
+    labels.update({"yes": tr("yes"), "no": tr("no")})
     if q.type is FieldType.multi:
-        return ", ".join(labels.get(v, v) for v in value) or "none of these"
+        return ", ".join(labels.get(v, v) for v in value) or tr("none of these")
     return labels.get(value, str(value))
 
 

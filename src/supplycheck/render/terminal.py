@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
+from ..i18n import tr
 from ..rulebase.models import Urgency
 from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, URGENCY_STYLES, tag
@@ -109,7 +110,7 @@ def summary_renderable(summary: Summary) -> RenderableType:
         parts += [_hanging("?", Text(q)) for q in summary.open_questions[:OPEN_QUESTIONS_SHOWN]]
         if len(summary.open_questions) > OPEN_QUESTIONS_SHOWN:
             more = len(summary.open_questions) - OPEN_QUESTIONS_SHOWN
-            parts.append(Text(f"   … and {more} more (save the summary to see them all)", style="dim"))
+            parts.append(Text("   " + tr("… and {n} more (save the summary to see them all)").format(n=more), style="dim"))
     if summary.sources:
         parts += [Text(""), _heading(HEADINGS["sources"])]
         parts += [_hanging("-", Text.assemble((f"{t}: ", "dim"), citation)) for t, citation in summary.sources]

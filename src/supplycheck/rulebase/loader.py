@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..core import derive
 from ..errors import Problem, RuleBaseError, display_path
 from . import conditions as C
+from . import locales
 from .models import (
     NONE_OF_THESE, CodesFile, DefinitionsFile, Derived, DerivedFile, FieldType, MetaFile, Question,
     QuestionsFile, Rule, RulesFile, Section,
@@ -74,6 +75,7 @@ class RuleBase:
     content_hash: str
     warnings: list[Problem] = field(default_factory=list)
     locations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    lang: str = "en"  # the language of its text (rules/locales/<lang>.yaml over the English)
 
     @property
     def name(self) -> str:
@@ -107,18 +109,25 @@ class RuleBase:
     def rule_order(self) -> dict[str, int]:
         return {r.id: i for i, r in enumerate(self.rules)}
 
+    def localised(self, lang: str | None) -> "RuleBase":
+        """The same rule base with its text in `lang` (English where not translated)."""
+        if (lang or "en") == self.lang:
+            return self
+        return load_rulebase(self.directory, lang=lang)
+
     def answers_behind(self, name: str) -> tuple[str, ...]:
         """The answers a field or derived value comes from (itself, for an answer)."""
         return self.symbols[name].inputs or (name,)
 
 
-def load_rulebase(directory: Path | str | None = None) -> RuleBase:
-    """Load and check the rule base in `directory` (default: the shipped one).
+def load_rulebase(directory: Path | str | None = None, lang: str | None = None) -> RuleBase:
+    """Load and check the rule base in `directory` (default: the shipped one), with its text
+    in `lang` (default English; see `locales.py`).
 
     Raises RuleBaseError listing every problem with its file and line.
     """
     directory = Path(directory) if directory else default_rules_dir()
-    loader = _Loader(directory)
+    loader = _Loader(directory, lang or locales.SOURCE_LANGUAGE)
     rulebase = loader.load()
     if rulebase is None:
         raise RuleBaseError(loader.problems)
@@ -126,10 +135,12 @@ def load_rulebase(directory: Path | str | None = None) -> RuleBase:
 
 
 class _Loader:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, lang: str = locales.SOURCE_LANGUAGE):
         self.directory = directory
+        self.lang = lang
         self.problems: list[Problem] = []
         self.locations: dict[str, tuple[str, int | None]] = {}
+        self.overlay: locales.Overlay | None = None
 
     def problem(self, kind: ProblemCode, file: str, line: int | None, *, within: str = "", **fields: Any) -> None:
         self.problems.append(kind.at(file, line, within=within, **fields))
@@ -154,6 +165,8 @@ class _Loader:
             return None, None
         if raw is None:
             raw = LineDict()
+        if self.overlay is not None:
+            locales.apply(self.overlay, path.relative_to(self.directory).as_posix(), raw)
         try:
             return model.model_validate(raw), raw
         except ValidationError as exc:
@@ -176,6 +189,16 @@ class _Loader:
         if not d.is_dir():
             self.problem(ProblemCode.FOLDER_NOT_FOUND, display_path(d), None)
             return None
+        if self.lang != locales.SOURCE_LANGUAGE:
+            path = locales.overlay_path(d, self.lang)
+            if not path.is_file():
+                self.problem(ProblemCode.LOCALE_NOT_AVAILABLE, display_path(path), None, lang=self.lang,
+                             available=", ".join(locales.available_languages(d)))
+                return None
+            self.overlay = locales.read_overlay(path, lines=False)
+            self.problems.extend(self.overlay.problems)
+            if self.has_errors:
+                return None
         meta, _ = self.read(d / "rulebase.yaml", MetaFile)
         questions, q_raw = self.read(d / "questions.yaml", QuestionsFile)
         derived, d_raw = self.read(d / "derived.yaml", DerivedFile)
@@ -230,7 +253,7 @@ class _Loader:
             directory=d, meta=meta, sections=questions.sections, derived=derived.derived, codes=codes,
             definitions=defs, rules=rules, ask_when=ask_when, symbols=symbols,
             content_hash=content_hash(d), warnings=[p for p in self.problems if p.severity != "error"],
-            locations=self.locations,
+            locations=self.locations, lang=self.lang,
         )
 
     def build_symbols(self, questions: QuestionsFile, q_raw: LineDict, derived: DerivedFile,
@@ -365,9 +388,14 @@ def _owner(raw: LineDict, loc: list[str | int]) -> str:
 
 
 def content_hash(directory: Path) -> str:
-    """SHA-256 of every YAML file of the rule base (path and bytes), in a stable order."""
+    """SHA-256 of every YAML file of the rule base (path and bytes), in a stable order.
+    Translations (locales/) and the hazard log are not part of it: they re-word and document the
+    rule base but change no result, so editing them must not make saved results look stale."""
     digest = hashlib.sha256()
     for path in sorted(directory.rglob("*.yaml")):
+        relative = path.relative_to(directory)
+        if relative.parts[0] == locales.LOCALES_DIR or relative.as_posix() == "hazards.yaml":
+            continue
         digest.update(path.relative_to(directory).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

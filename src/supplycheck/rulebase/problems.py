@@ -14,6 +14,7 @@ Codes are grouped by what they are about; the number never changes once released
     RB5xx  lint: the rule base loads but cannot work as its author meant
     RB6xx  the rule engine cannot compile it
     RB7xx  the hazard log (rules/hazards.yaml) and what it references
+    RB8xx  translations (rules/locales/*.yaml)
 
 To add a problem: add a member below with the next free code of its group (or open a new
 hundred for a new area), a template whose `{fields}` the caller passes by name, the severity,
@@ -244,6 +245,30 @@ class ProblemCode(Enum):
     HAZARD_RESIDUAL_HIGH = (
         "RB710", "warning", "residual risk rated {rating}: needs more controls",
         "Add controls (and their tests) until the risk after controls is acceptable.")
+
+    # ---------------------------------------------------------------- RB8xx translations
+    LOCALE_NOT_AVAILABLE = (
+        "RB800", "error", "no translation for language {lang!r}; available: {available}",
+        "Choose one of the available languages, or add rules/locales/<lang>.yaml (rules/README.md).")
+    LOCALE_INVALID = (
+        "RB801", "error", "{reason}",
+        "Fix the translation file's form as the message says (see rules/README.md, Translations).")
+    LOCALE_MISSING = (
+        "RB802", "warning", "[{lang}] missing: {key} (English at {where})",
+        ("Translate it (`supplycheck rules translate LANG --update` writes a skeleton). An error "
+         "with `rules lint --release` for a shipped language."))
+    LOCALE_UNKNOWN = (
+        "RB803", "warning", "[{lang}] unknown: {key} is no longer in the rule base",
+        "Remove the entry, or move its text to the id that replaced it.")
+    LOCALE_OUTDATED = (
+        "RB804", "warning",
+        "[{lang}] outdated: {key}: the English changed since it was translated (now: {now!r}; {where})",
+        ("Check the translation against the new English, then accept it "
+         "(`rules translate LANG --accept KEY`). Until then the English is shown. An error with "
+         "`rules lint --release` for a shipped language."))
+    LOCALE_MISMATCH = (
+        "RB805", "error", "[{lang}] {key}: {reason}",
+        "Make the translation carry the same numbers and {placeholders} as the English.")
 
     def __init__(self, code: str, severity: Severity, template: str, action: str):
         self.code = code

@@ -201,7 +201,12 @@ CREATE INDEX audit_by_ref ON audit (ref, id);
 CREATE INDEX intake_by_kind ON intake (kind, updated_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+# Version 4: the language the intake was made in (its letter's default language).
+SCHEMA_V4 = """
+ALTER TABLE intake ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 AuditWhat = Literal["answer", "note", "status"]
@@ -221,6 +226,7 @@ class IntakeRecord:
     rulebase_name: str
     rulebase_version: str
     rulebase_hash: str
+    lang: str = "en"
     answered: int = 0
     urgency: str | None = None  # of the latest stored result
     result_rulebase_version: str | None = None
@@ -368,7 +374,7 @@ class Store:
     # -- intakes
 
     def create(self, ref: str, kind: Kind = "intake", rulebase: Any = None) -> IntakeRecord:
-        """A new, empty intake under `ref`; records the rule base it starts with."""
+        """A new, empty intake under `ref`; records the rule base it starts with, and its language."""
         code = check_ref(ref)
         if kind not in KINDS:
             raise StoreError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -382,8 +388,8 @@ class Store:
             if row is not None:
                 raise DuplicateRefError(code, row["kind"])
             db.execute("INSERT INTO intake (ref, kind, created_at, updated_at, rulebase_name, "
-                       "rulebase_version, rulebase_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (code, kind, at, at, name, version, digest))
+                       "rulebase_version, rulebase_hash, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (code, kind, at, at, name, version, digest, getattr(rulebase, "lang", "en")))
             self._audit(db, code, at, "status", "status", None, _dump("created"))
         record = self.get(code)
         assert record is not None

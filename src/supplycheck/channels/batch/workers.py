@@ -25,13 +25,13 @@ _worker: Scorer | None = None
 _worker_error: Exception | None = None
 
 
-def _init_worker(rules_dir: str, content_hash: str) -> None:
+def _init_worker(rules_dir: str, content_hash: str, lang: str = "en") -> None:
     """Once per worker process: ignore Ctrl-C (the main process stops the run), load the rule
     base, check it is the one the run started with."""
     global _worker, _worker_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        rulebase = load_rulebase(rules_dir)
+        rulebase = load_rulebase(rules_dir, lang=lang)  # the run's language, for `text` fields
         if rulebase.content_hash != content_hash:
             raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
         _worker = Scorer(rulebase)
@@ -117,7 +117,7 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
         return
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
-        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
+        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash, rulebase.lang))
     try:
         pending: deque[tuple[Any, int, Future]] = deque()
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from ...core import interview
 from ...core.evaluate import evaluate
 from ...core.result import Explanation, Result
+from ...present.language import in_language, without_text
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import ReferralTarget, Urgency
 from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
@@ -47,7 +48,7 @@ def score(rulebase: RuleBase, ref: str, answers: dict[str, Any]) -> Result:
 
 
 def same_result(a: Result | None, b: Result | None) -> bool:
-    return a is not None and b is not None and a.model_dump(mode="json") == b.model_dump(mode="json")
+    return a is not None and b is not None and without_text(a) == without_text(b)  # in any language
 
 
 def refresh(store: Store, rulebase: RuleBase, ref: str) -> Result:
@@ -231,7 +232,7 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
     now = current(store, rulebase, ref)
     check_codes(rulebase, ref, now.stored)
     relevant = interview.relevant_answers(rulebase, now.answers)
-    data = LetterData(ref, target, now.result, relevant, now.notes, now.record.created_at,
+    data = LetterData(ref, target, in_language(now.result, rulebase), relevant, now.notes, now.record.created_at,
                       letter_date or date.today())
     return data, now
 

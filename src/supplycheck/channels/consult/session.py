@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from ...i18n import tr
 from ...core import interview
 from ..ask import Action, ask
 from ...core.result import Result
@@ -69,7 +70,7 @@ class Session:
         while True:
             q = self._next_question()
             if q is None:
-                self.console.print(Text("All questions that apply have been answered.", style="bold green"))
+                self.console.print(Text(tr("All questions that apply have been answered."), style="bold green"))
                 outcome = self._menu(finished_default=True)
             else:
                 outcome = self._ask(q)
@@ -80,12 +81,13 @@ class Session:
         record = self.store.require(self.ref)
         answers = self.store.answers(self.ref)
         self.console.print(Text.assemble(
-            ("Intake ", "bold"), (self.ref, "bold cyan"),
-            f" · {len(answers)} answered · rule base {self.rulebase.name} {self.rulebase.version}"
-            f" · {'finished' if record.finished else 'open'}"))
-        self.console.print(Text(f"Saved as you go in {self.store.path}", style="dim"))
-        self.console.print(Text("At any question: ← opens the menu (sections, changes, notes, "
-                                "reasoning; at a number, typing 'back' does too); Ctrl-C saves and quits.",
+            (tr("Intake") + " ", "bold"), (self.ref, "bold cyan"),
+            " · " + tr("{n} answered · rule base {name} {version}").format(
+                n=len(answers), name=self.rulebase.name, version=self.rulebase.version)
+            + f" · {tr('finished') if record.finished else tr('open')}"))
+        self.console.print(Text(tr("Saved as you go in {path}").format(path=self.store.path), style="dim"))
+        self.console.print(Text(tr("At any question: ← opens the menu (sections, changes, notes, "
+                                   "reasoning; at a number, typing 'back' does too); Ctrl-C saves and quits."),
                                 style="dim"))
         if answers:
             self._panel(force=True)
@@ -144,7 +146,7 @@ class Session:
 
     def _quit(self) -> Outcome:
         self.console.print(Text.assemble(
-            "Saved. Resume with: ", (f"supplycheck intake resume {self.ref}", "bold")))
+            tr("Saved. Resume with: "), (f"supplycheck intake resume {self.ref}", "bold")))
         return Outcome.quit
 
     # ------------------------------------------------------------------ the menu
@@ -160,7 +162,7 @@ class Session:
         try:
             return questionary.select(message, choices=items, default=chosen, qmark="»",
                                       use_jk_keys=False, use_search_filter=search,
-                                      instruction="(type to filter)" if search else " ",
+                                      instruction=tr("(type to filter)") if search else " ",
                                       input=self.input, output=self.output).unsafe_ask()
         except (KeyboardInterrupt, EOFError):
             return None
@@ -173,21 +175,21 @@ class Session:
             prev = self._previous(answers)
             choices: list[tuple[str, Any]] = []
             if nxt is not None:
-                choices.append((f"Continue: {nxt.clinical}", _Menu.cont))
+                choices.append((tr("Continue: {question}").format(question=nxt.clinical), _Menu.cont))
             if prev is not None:
-                choices.append((f"Previous question: {self.rulebase.questions[prev].clinical}",
+                choices.append((tr("Previous question: {question}").format(question=self.rulebase.questions[prev].clinical),
                                 _Menu.previous))
             choices += [
-                ("Jump to a section…", _Menu.section),
-                ("Change an answer…", _Menu.change),
-                ("Note on a question…", _Menu.note),
-                ("Note on the whole intake", _Menu.intake_note),
-                ("Explain the findings so far", _Menu.explain),
-                ("Finish the intake", _Menu.finish),
-                ("Save and quit", _Menu.quit),
+                (tr("Jump to a section…"), _Menu.section),
+                (tr("Change an answer…"), _Menu.change),
+                (tr("Note on a question…"), _Menu.note),
+                (tr("Note on the whole intake"), _Menu.intake_note),
+                (tr("Explain the findings so far"), _Menu.explain),
+                (tr("Finish the intake"), _Menu.finish),
+                (tr("Save and quit"), _Menu.quit),
             ]
             default = _Menu.finish if finished_default or nxt is None else _Menu.cont
-            choice = self._select(f"Intake {self.ref}", choices, default)
+            choice = self._select(f"{tr('Intake')} {self.ref}", choices, default)
             if choice is None or choice is _Menu.quit:
                 return self._quit()
             if choice is _Menu.cont:
@@ -198,15 +200,15 @@ class Session:
                 if self._jump():
                     return None
             elif choice is _Menu.change:
-                qid = self._pick_question("Change which answer?", answered_only=True)
+                qid = self._pick_question(tr("Change which answer?"), answered_only=True)
                 if qid:
                     return self._revisit(qid)
             elif choice is _Menu.note:
-                qid = self._pick_question("Note on which question?", default=self.current)
+                qid = self._pick_question(tr("Note on which question?"), default=self.current)
                 if qid:
-                    self._note(qid, f"Note on {self.rulebase.questions[qid].clinical} [{qid}]")
+                    self._note(qid, tr("Note on {question}").format(question=f"{self.rulebase.questions[qid].clinical} [{qid}]"))
             elif choice is _Menu.intake_note:
-                self._note(None, f"Note on intake {self.ref}")
+                self._note(None, tr("Note on intake {ref}").format(ref=self.ref))
             elif choice is _Menu.explain:
                 assert self.result is not None
                 self.console.print(views.explanation_view(explain(self.rulebase, self.result)))
@@ -214,7 +216,7 @@ class Session:
                 self.store.finish(self.ref)
                 self._panel(force=True)
                 self.console.print(Text.assemble(
-                    "Intake finished. A letter: ",
+                    tr("Intake finished. A letter: "),
                     (f"supplycheck intake export {self.ref} --format html --to baby_doctor", "bold")))
                 return Outcome.finished
 
@@ -237,9 +239,9 @@ class Session:
         for s in self.rulebase.sections:
             applicable = [q for q in s.questions if q.id in todo]
             done = sum(1 for q in applicable if q.id in answers)
-            choices.append((f"{s.title.clinical}  ({done}/{len(applicable)} answered)", s.id))
+            choices.append((f"{s.title.clinical}  " + tr("({done}/{total} answered)").format(done=done, total=len(applicable)), s.id))
         current_section = self.rulebase.section_of[self.current].id if self.current else None
-        sid = self._select("Jump to which section?", choices, current_section)
+        sid = self._select(tr("Jump to which section?"), choices, current_section)
         if sid is None:
             return False
         section = next(s for s in self.rulebase.sections if s.id == sid)
@@ -261,7 +263,7 @@ class Session:
             choices.append((f"{self.rulebase.section_of[q.id].title.clinical} · {q.clinical} "
                             f"[{q.id}]: {shown}{mark}", q.id))
         if not choices:
-            self.console.print(Text("No answers yet.", style="dim"))
+            self.console.print(Text(tr("No answers yet."), style="dim"))
             return None
         return self._select(message, choices, default, search=True)
 
@@ -272,7 +274,7 @@ class Session:
         while True:
             try:
                 text = questionary.text(message, default=text, qmark="✎",
-                                        instruction="(empty removes it)",
+                                        instruction=tr("(empty removes it)"),
                                         input=self.input, output=self.output).unsafe_ask()
             except (KeyboardInterrupt, EOFError):
                 return
@@ -280,14 +282,14 @@ class Session:
             if not details:
                 break
             self.console.print(Text(warning_text(details), style="bold yellow"))
-            what = self._select("What now?", [("Edit the note", "edit"), ("Save it anyway", "save"),
-                                              ("Discard the change", "discard")], "edit")
+            what = self._select(tr("What now?"), [(tr("Edit the note"), "edit"), (tr("Save it anyway"), "save"),
+                                                  (tr("Discard the change"), "discard")], "edit")
             if what == "save":
                 break
             if what in ("discard", None):
                 return
         if self.store.set_note(self.ref, field_id, text):
-            self.console.print(Text("Note saved." if text.strip() else "Note removed.", style="green"))
+            self.console.print(Text(tr("Note saved.") if text.strip() else tr("Note removed."), style="green"))
 
 
 def _findings(result: Result) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ...i18n import tr
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
@@ -31,12 +32,12 @@ URGENCY_STYLE = {
 
 def words(code: Any) -> str:
     """A code as words: `same_day` -> `same day`."""
-    return str(getattr(code, "value", code)).replace("_", " ")
+    return tr(str(getattr(code, "value", code)).replace("_", " "))
 
 
 def urgency_label(urgency: Urgency | str | None) -> Text:
     if not urgency:
-        return Text("not scored", style="dim")
+        return Text(tr("not scored"), style="dim")
     value = getattr(urgency, "value", urgency)
     return Text(words(value).upper(), style=URGENCY_STYLE.get(value, ""))
 
@@ -49,39 +50,40 @@ def _clinical(table: dict[Any, Any], code: Any) -> str:
 # --------------------------------------------------------------------------- the live panel
 
 
-def findings_panel(rulebase: RuleBase, result: Result, *, title: str = "Findings so far",
+def findings_panel(rulebase: RuleBase, result: Result, *, title: str | None = None,
                    subtitle: str | None = None) -> Panel:
     """Red flags, factors, supply picture, referrals and urgency, one line each."""
     codes = rulebase.codes
+    title = title or tr("Findings so far")
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold", no_wrap=True, width=10)
     grid.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
     if result.status == "error":
         for e in result.errors:
-            grid.add_row("Error", Text(f"{e.field}: {e.message}", style="red"))
+            grid.add_row(tr("Error"), Text(f"{e.field}: {e.message}", style="red"))
         return Panel(grid, title=title, subtitle=subtitle, border_style="red")
     urgency = result.urgency
-    grid.add_row("Urgency", Text.assemble(urgency_label(urgency), "  ",
+    grid.add_row(tr("Urgency"), Text.assemble(urgency_label(urgency), "  ",
                                           _clinical(codes.urgencies, urgency)))
     if result.red_flags:
         for i, code in enumerate(result.red_flags):
-            grid.add_row("Red flags" if i == 0 else "",
+            grid.add_row(tr("Red flags") if i == 0 else "",
                          Text.assemble(("● ", "red"), _clinical(codes.red_flags, code)))
     else:
-        grid.add_row("Red flags", Text("none so far", style="dim"))
+        grid.add_row(tr("Red flags"), Text(tr("none so far"), style="dim"))
     for category in ("primary", "secondary"):
         names = [_short(_clinical(codes.factors, f.id)) for f in result.factors
                  if f.category.value == category]
-        grid.add_row("Primary" if category == "primary" else "Secondary",
-                     Text("; ".join(names)) if names else Text("none so far", style="dim"))
+        grid.add_row(tr("Primary") if category == "primary" else tr("Secondary"),
+                     Text("; ".join(names)) if names else Text(tr("none so far"), style="dim"))
     if result.perceived_signs:
-        grid.add_row("Perceived", "; ".join(_short(_clinical(codes.perceived_signs, c))
+        grid.add_row(tr("Perceived"), "; ".join(_short(_clinical(codes.perceived_signs, c))
                                             for c in result.perceived_signs))
     supply = result.supply_picture
-    grid.add_row("Supply", Text.assemble((words(supply), "bold"), "  ",
+    grid.add_row(tr("Supply"), Text.assemble((words(supply), "bold"), "  ",
                                          (_clinical(codes.supply_pictures, supply), "dim")))
     refs = [Text.assemble(words(r.to), " ", urgency_label(r.urgency)) for r in result.referrals]
-    grid.add_row("Refer", Text("; ").join(refs) if refs else Text("nobody so far", style="dim"))
+    grid.add_row(tr("Refer"), Text("; ").join(refs) if refs else Text(tr("nobody so far"), style="dim"))
     border = URGENCY_STYLE.get(urgency.value if urgency else "", "").replace("bold ", "") or "white"
     if urgency and urgency.value == "emergency":
         border = "red"
@@ -100,10 +102,14 @@ def _short(text: str) -> str:
 def status_line(rulebase: RuleBase, result: Result) -> Text:
     """One line when an answer changed nothing in the findings."""
     flags = len(result.red_flags)
-    return Text.assemble(("  findings unchanged · ", "dim"), urgency_label(result.urgency),
-                         (f" · {flags} red flag{'s' * (flags != 1)} · {len(result.factors)} "
-                          f"factor{'s' * (len(result.factors) != 1)} · supply: "
-                          f"{words(result.supply_picture)}", "dim"))
+    return Text.assemble(("  " + tr("findings unchanged") + " · ", "dim"), urgency_label(result.urgency),
+                         (f" · {_count(flags, 'red flag')} · {_count(len(result.factors), 'factor')} · "
+                          f"{tr('supply:')} {words(result.supply_picture)}", "dim"))
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 red flag", "2 red flags", in the current language."""
+    return (tr(f"{{n}} {noun}") if n == 1 else tr(f"{{n}} {noun}s")).format(n=n)
 
 
 # --------------------------------------------------------------------------- explanation
@@ -117,17 +123,17 @@ def explanation_view(reasoning: Reasoning) -> RenderableType:
     """Each finding with the rules behind it (their answers, derived values and sources), then
     the open questions and the sources cited."""
     parts: list[RenderableType] = [
-        Text.assemble(("Urgency: ", "bold"), urgency_label(reasoning.urgency), "  ",
+        Text.assemble((tr("Urgency:") + " ", "bold"), urgency_label(reasoning.urgency), "  ",
                       reasoning.urgency_text)]
-    headings = [("red_flag", "Red flags"), ("factor", "Factors"), ("perceived", "Perceived signs"),
-                ("supply", "Supply picture"), ("referral", "Referrals")]
+    headings = [("red_flag", tr("Red flags")), ("factor", tr("Factors")), ("perceived", tr("Perceived signs")),
+                ("supply", tr("Supply picture")), ("referral", tr("Referrals"))]
     for kind, heading in headings:
         items = reasoning.of(kind)  # type: ignore[arg-type]
         if not items and kind == "perceived":
             continue
         parts.append(Text(f"\n{heading}", style="bold underline"))
         if not items:
-            parts.append(_indent(Text("none", style="dim"), 1))
+            parts.append(_indent(Text(tr("none"), style="dim"), 1))
         for item in items:
             head = Text.assemble(("● ", "red" if kind == "red_flag" else "cyan"))
             if kind == "supply":
@@ -143,35 +149,35 @@ def explanation_view(reasoning: Reasoning) -> RenderableType:
             parts.append(_indent(head, 1))
             if kind == "referral":
                 rules = ", ".join(b.rule for b in item.because)
-                parts.append(_indent(Text.assemble(("for ", "dim"), ", ".join(item.reasons),
-                                                   ("; rules: ", "dim"), rules), 3))
+                parts.append(_indent(Text.assemble((tr("for") + " ", "dim"), ", ".join(item.reasons),
+                                                   ("; " + tr("rules:") + " ", "dim"), rules), 3))
                 continue
             if not item.because:
-                parts.append(_indent(Text("no rule concluded a picture: not enough is known",
+                parts.append(_indent(Text(tr("no rule concluded a picture: not enough is known"),
                                           style="dim"), 3))
             for b in item.because:
-                parts.append(_indent(Text.assemble(("rule ", "dim"), (b.rule, "bold"), "  ",
+                parts.append(_indent(Text.assemble((tr("rule") + " ", "dim"), (b.rule, "bold"), "  ",
                                                    (b.text, "italic"), (f"  {b.location}", "dim")), 3))
                 for e in b.evidence:
                     line = Text.assemble(("• ", "dim"), e.label, ": ", (e.answer, "bold"))
                     if e.derived:
-                        line.append(f"  (derived from {', '.join(e.derived_from)})", style="dim")
+                        line.append("  " + tr("(derived from {answers})").format(answers=", ".join(e.derived_from)), style="dim")
                     parts.append(_indent(line, 4))
-                parts.append(_indent(Text("sources: " + ", ".join(t for t, _ in b.sources),
+                parts.append(_indent(Text(tr("sources:") + " " + ", ".join(t for t, _ in b.sources),
                                           style="dim"), 4))
-    parts.append(Text("\nUnanswered questions that could raise the urgency", style="bold underline"))
+    parts.append(Text("\n" + tr("Unanswered questions that could raise the urgency"), style="bold underline"))
     if not reasoning.open_questions:
-        parts.append(_indent(Text("none", style="dim"), 1))
+        parts.append(_indent(Text(tr("none"), style="dim"), 1))
     for o in reasoning.open_questions:
         parts.append(_indent(Text.assemble(("? ", "yellow"), (o.label, "bold"), (f" [{o.field}]", "dim"),
-                                           f"  ({o.section})  could raise to ",
+                                           f"  ({o.section})  " + tr("could raise to") + " ",
                                            urgency_label(o.could_raise_to),
-                                           (f"  rules: {', '.join(o.rules)}", "dim")), 1))
+                                           (f"  {tr('rules:')} {', '.join(o.rules)}", "dim")), 1))
     if reasoning.sources:
-        parts.append(Text("\nSources", style="bold underline"))
+        parts.append(Text("\n" + tr("Sources"), style="bold underline"))
         for tag, citation in reasoning.sources:
             parts.append(_indent(Text.assemble((tag, "bold"), "  ", citation), 1))
-    parts.append(Text(f"\nRule base {reasoning.rulebase}", style="dim"))
+    parts.append(Text(f"\n{tr('Rule base')} {reasoning.rulebase}", style="dim"))
     return Group(*parts)
 
 
