@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,10 +26,36 @@ _worker: Scorer | None = None
 _worker_error: Exception | None = None
 
 
-def _init_worker(rules_dir: str, content_hash: str) -> None:
-    """Once per worker process: ignore Ctrl-C (the main process stops the run), load the rule
-    base, check it is the one the run started with."""
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the main process ends, even by `kill -9` (which leaves it no
+    chance to stop its workers): Linux delivers SIGKILL on the parent's death; elsewhere a
+    thread watches the parent's process id."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(rules_dir: str, content_hash: str, parent: int) -> None:
+    """Once per worker process: end with the main process, ignore Ctrl-C (the main process
+    stops the run), load the rule base, check it is the one the run started with."""
     global _worker, _worker_error
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         rulebase = load_rulebase(rules_dir)
@@ -117,7 +144,7 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
         return
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
-        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
+        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash, os.getpid()))
     try:
         pending: deque[tuple[Any, int, Future]] = deque()
 

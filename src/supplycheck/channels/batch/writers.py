@@ -74,12 +74,16 @@ class OutputError(SupplycheckError):
     """The output cannot be written where asked (unknown format, missing folder, an input)."""
 
 
+class OutputFormatError(SupplycheckError):
+    """An output name whose format is not known (a usage error, not a failed write)."""
+
+
 def output_format(path: str | Path) -> str:
     if str(path) == STDIN:
         return "jsonl"
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise OutputError(f"{path}: unknown output format; use .jsonl or .csv")
+        raise OutputFormatError(f"{path}: unknown output format; use .jsonl or .csv")
     return fmt
 
 
