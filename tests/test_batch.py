@@ -353,7 +353,7 @@ def test_exit_status(rulebase, tmp_path):
     assert run_cli("batch", str(good), "-o", str(tmp_path / "out.xlsx")).returncode == 2
     assert run_cli("batch", str(tmp_path / "good.txt"), "-o", str(out)).returncode == 2
     assert run_cli("batch", str(good), "-o", str(tmp_path / "no" / "such" / "dir.jsonl")).returncode == 4
-    assert run_cli("batch", str(good), "-o", str(good)).returncode == 2  # would overwrite an input
+    assert run_cli("batch", str(good), "-o", str(good)).returncode == 4  # would overwrite an input
     assert run_cli("batch", str(good)).returncode == 2  # no --output
     semi = tmp_path / "semi.csv"
     semi.write_text("id;infant_age_days\na;3\n")

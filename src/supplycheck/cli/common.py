@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +28,7 @@ import click
 from rich.console import Console
 
 from ..errors import RuleBaseError, SupplycheckError
+from ..render.printable import printable
 from ..rulebase import RuleBase, load_rulebase
 
 EXIT_OK = 0
@@ -45,7 +47,6 @@ EXIT_CODES_HELP = (
 )
 DEBUG_ENV = "SUPPLYCHECK_DEBUG"
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
-_CONTROL = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
 
 RULES_ENV = "SUPPLYCHECK_RULES"
 
@@ -76,19 +77,6 @@ def load_rules(rules_dir: Path | None) -> RuleBase:
             if problem.severity == "error":
                 click.echo(str(problem), err=True)
         raise SystemExit(EXIT_USAGE)
-
-
-def printable(text: str) -> str:
-    """`text` safe for a terminal: control characters (escape codes, bell, carriage return,
-    bidirectional overrides) shown as `\\xNN` / `\\uNNNN` instead of acting. Line breaks and tabs stay."""
-    out = []
-    for c in str(text):
-        code = ord(c)
-        if code in _CONTROL or 0x200B <= code <= 0x200F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(c)
-    return "".join(out)
 
 
 def exit_code_of(exc: BaseException) -> int:
@@ -168,6 +156,12 @@ def run_guarded(main: Callable[[], Any]) -> None:
     except SupplycheckError as exc:
         _say(f"supplycheck: {exc}")
         code = exit_code_of(exc)
+    except sqlite3.DatabaseError as exc:  # a store that went bad after it was opened
+        from ..storage.store import WAY_OUT
+
+        what = "cannot be written" if "readonly" in str(exc) else "cannot be read"
+        _say(f"supplycheck: the intakes database {what} ({exc}); nothing was changed. {WAY_OUT}.")
+        code = EXIT_STORE
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             _quiet_stdout()
