@@ -65,8 +65,9 @@ POSTCODE_WHOLE = re.compile(r"(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD
 ZIP_PLUS4 = re.compile(r"(?<![\w-])\d{5}-\d{4}(?![\w-])")
 ZIP_AFTER_STATE = re.compile(r"\b[A-Z]{2},?\s+\d{5}(?:-\d{4})?\b")
 ZIP_WHOLE = re.compile(r"\d{5}(?:-\d{4})?")
-# Eight digits or more in a row: a record, insurance or health-service number.
-LONG_NUMBER = re.compile(r"(?<![\d.])\d{8,}(?![\d.])")
+# Eight to twenty digits in a row: a record, insurance or health-service number (a longer run
+# identifies no one: it is garbage, reported as a bad value).
+LONG_NUMBER = re.compile(r"(?<![\d.])\d{8,20}(?![\d.])")
 # Two or more words of letters: a name or free text (in an `id` or an unknown column).
 WORDS = re.compile(r"[^\W\d_]{2,}[.,']?\s+[^\W\d_]{2,}")
 # A value that cannot hold any of the above: a code, a number, a short id (the fast path).
@@ -129,7 +130,7 @@ def identifying_details(text: str) -> list[IdentifyingDetail]:
     for m in POSTCODE_SPACED.finditer(text):
         add("postcode", m)
     for m in PHONE.finditer(text):
-        if sum(c.isdigit() for c in m.group(0)) >= 7:
+        if 7 <= sum(c.isdigit() for c in m.group(0)) <= 15:  # E.164: at most 15 digits
             add("phone", m)
     for m in LONG_NUMBER.finditer(text):
         add("record_number", m)

@@ -6,13 +6,13 @@ import click
 
 from .. import __version__
 from .batch import batch_command
-from .common import EXIT_CODES_HELP, run_guarded
+from .common import EXIT_CODES_HELP, GuardedGroup, run_guarded
 from .intake import intake_group
 from .rules import rules_group
 from .screen import screen_command
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+@click.group(cls=GuardedGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="supplycheck")
 @click.pass_context

@@ -51,9 +51,18 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO,
 RULES_ENV = "SUPPLYCHECK_RULES"
 
 
+class PipeClosed(Exception):
+    """Standard output was closed by its reader (`| head`): the command stops quietly."""
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        raise PipeClosed()  # rich would exit 1; a closed pipe is a quiet success
+
+
 def console(stderr: bool = False) -> Console:
     """A rich console that honours NO_COLOR and plain pipes."""
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def rules_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,6 +86,21 @@ def load_rules(rules_dir: Path | None) -> RuleBase:
             if problem.severity == "error":
                 click.echo(str(problem), err=True)
         raise SystemExit(EXIT_USAGE)
+
+
+class GuardedGroup(click.Group):
+    """The root command group: a closed standard output is turned into PipeClosed before click
+    sees it (click would exit 1 for it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise PipeClosed() from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise PipeClosed() from None
+            raise
 
 
 def exit_code_of(exc: BaseException) -> int:
@@ -149,7 +173,7 @@ def run_guarded(main: Callable[[], Any]) -> None:
     except (KeyboardInterrupt, EOFError):
         _say("\nInterrupted.")
         code = EXIT_INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, PipeClosed):
         # Output piped into a command that stopped reading (e.g. `| head`): not an error.
         _quiet_stdout()
         code = EXIT_OK

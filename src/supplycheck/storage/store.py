@@ -33,6 +33,7 @@ from typing import Any, Iterator, Literal
 import platformdirs
 
 from ..errors import SupplycheckError
+from ..privacy import DESCRIPTIONS, value_kind
 from ..core.result import Result
 
 DB_ENV = "SUPPLYCHECK_DB"
@@ -137,6 +138,10 @@ def check_ref(ref: str) -> str:
         raise InvalidRefError(
             ref, "it must contain at least one digit (for example LC-0042), so that it cannot be a "
                  "person's name")
+    kind = value_kind(code, strict=True)
+    if kind is not None:
+        raise InvalidRefError("(not shown)", f"it looks like {DESCRIPTIONS[kind]}; choose a code that "
+                                             "identifies no one, for example LC-0042")
     return code
 
 

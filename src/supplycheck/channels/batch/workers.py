@@ -169,8 +169,13 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
             yield (tag, n, *future.result())
     except BrokenProcessPool as exc:
         raise SupplycheckError(f"a worker process stopped unexpectedly ({exc}); no output was written") from None
-    finally:
+    except KeyboardInterrupt:
         executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        # Waiting (for at most the chunks in flight) lets the pool close its pipes before the
+        # interpreter's exit hook uses them: no "Exception ignored" noise on a failed write.
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, Any]], *,
