@@ -123,9 +123,9 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
                                   on_progress=bar.update, summary_path=summary_path)
     except PrivacyError as exc:
         err.print(printable(f"supplycheck: {exc}"), markup=False, soft_wrap=True)
-        names = ",".join(name for name, _ in getattr(exc, "columns", []))
-        err.print(printable(f"Remove them from the file, or drop the columns with --drop-columns {names!r}. "
-                            "Nothing was written."), markup=False, soft_wrap=True)
+        names = ",".join(name for name, _ in getattr(exc, "columns", []) if not name.startswith("("))
+        drop = f", or drop the columns with --drop-columns {names!r}" if names else ""
+        err.print(printable(f"Remove them from the file{drop}. Nothing was written."), markup=False, soft_wrap=True)
         raise SystemExit(EXIT_PRIVACY)
     except KeyboardInterrupt:
         err.print("\nInterrupted: no output was written.")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ...core.intake import ID_FIELD
-from ...privacy import identifying_kind, normalise_column, value_kind
+from ...privacy import DESCRIPTIONS, identifying_kind, normalise_column, value_kind
 from ...rulebase import RuleBase
 
 MAX_LINES_SHOWN = 5  # line numbers listed per column in a refusal
@@ -65,6 +65,10 @@ class ColumnPlan:
                 continue
             norm = normalise_column(column)
             target: str | None = None
+            if (kind := value_kind(column)) is not None:  # a header cell that is itself personal data
+                refused.append((f"(a column whose name is not shown: it looks like {DESCRIPTIONS[kind]})", kind))
+                self.fields[column] = None
+                continue
             if norm in self.drop or column in self.drop:
                 self.dropped.append(column)
             elif column in self.rulebase_fields or norm in self.rulebase_fields:
