@@ -183,5 +183,20 @@ def _forked(args: list[str], data: bytes, env: dict[str, str], cwd: Path, timeou
 
 
 @pytest.fixture
+def secrets() -> dict[str, str]:
+    return dict(SECRETS)
+
+
+@pytest.fixture
+def rules_dir() -> Path:
+    return RULES_DIR
+
+
+@pytest.fixture
+def supplycheck_program() -> Path:
+    return SUPPLYCHECK
+
+
+@pytest.fixture
 def trial(tmp_path) -> Trial:
     return Trial(tmp_path)

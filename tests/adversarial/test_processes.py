@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 
-from conftest import RULES_DIR, SUPPLYCHECK
 
 
 def children(pid: int) -> list[int]:
@@ -25,11 +24,11 @@ def alive(pid: int) -> bool:
         return f.read().split(")")[-1].split()[0] != "Z"
 
 
-def start(tmp_path, n: int = 30000) -> subprocess.Popen:
+def start(tmp_path, program, rules_dir, n: int = 30000) -> subprocess.Popen:
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps({"id": f"r{i}", "infant_age_days": i % 300}) + "\n" for i in range(n)))
-    env = {**os.environ, "SUPPLYCHECK_RULES": str(RULES_DIR)}
-    return subprocess.Popen([str(SUPPLYCHECK), "batch", str(path), "-o", str(tmp_path / "out.jsonl"), "-w", "2", "-q"],
+    env = {**os.environ, "SUPPLYCHECK_RULES": str(rules_dir)}
+    return subprocess.Popen([str(program), "batch", str(path), "-o", str(tmp_path / "out.jsonl"), "-w", "2", "-q"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -43,8 +42,8 @@ def wait_for_workers(proc: subprocess.Popen, timeout: float = 30) -> list[int]:
     raise AssertionError("the workers did not start")
 
 
-def test_workers_die_with_their_parent_after_kill_9(tmp_path):
-    proc = start(tmp_path)
+def test_workers_die_with_their_parent_after_kill_9(tmp_path, supplycheck_program, rules_dir):
+    proc = start(tmp_path, supplycheck_program, rules_dir)
     workers = wait_for_workers(proc)
     proc.kill()
     proc.wait()
@@ -55,8 +54,8 @@ def test_workers_die_with_their_parent_after_kill_9(tmp_path):
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_sigterm_stops_cleanly_with_nothing_written(tmp_path):
-    proc = start(tmp_path)
+def test_sigterm_stops_cleanly_with_nothing_written(tmp_path, supplycheck_program, rules_dir):
+    proc = start(tmp_path, supplycheck_program, rules_dir)
     workers = wait_for_workers(proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)

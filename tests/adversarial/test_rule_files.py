@@ -6,17 +6,16 @@ from __future__ import annotations
 import shutil
 import time
 
-from conftest import RULES_DIR
 
 
-def copy_rules(tmp_path):
+def copy_rules(tmp_path, rules_dir):
     target = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, target)
+    shutil.copytree(rules_dir, target)
     return target
 
 
-def test_a_yaml_alias_bomb_is_refused_quickly(trial, tmp_path):
-    rules = copy_rules(tmp_path)
+def test_a_yaml_alias_bomb_is_refused_quickly(trial, tmp_path, rules_dir):
+    rules = copy_rules(tmp_path, rules_dir)
     bomb = 'x0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
         f"x{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
     codes = rules / "codes.yaml"
@@ -27,8 +26,8 @@ def test_a_yaml_alias_bomb_is_refused_quickly(trial, tmp_path):
     assert time.monotonic() - started < 15
 
 
-def test_a_definition_cycle_is_reported_as_a_cycle(trial, tmp_path):
-    rules = copy_rules(tmp_path)
+def test_a_definition_cycle_is_reported_as_a_cycle(trial, tmp_path, rules_dir):
+    rules = copy_rules(tmp_path, rules_dir)
     definitions = rules / "definitions.yaml"
     definitions.write_text(definitions.read_text() + "  cycle_a:\n    def: cycle_b\n  cycle_b:\n    def: cycle_a\n"
                            "  uses_later:\n    def: written_later\n  written_later:\n"

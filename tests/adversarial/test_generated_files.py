@@ -11,7 +11,6 @@ import json
 import math
 from pathlib import Path
 
-from conftest import SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,10 +126,11 @@ def _has_nan(value) -> bool:
 @SETTINGS
 @given(values=st.lists(INTAKE_LIKE, min_size=1, max_size=6), where=st.integers(0, 100),
        column=st.sampled_from(["id", "misc", "feeding_method", "infant_age_days"]),
-       secret=st.sampled_from(sorted(v for k, v in SECRETS.items() if k != "name")),
-       as_csv=st.booleans())
-def test_an_identifying_value_anywhere_refuses_the_file_and_is_never_shown(tmp_path_factory, values, where,
-                                                                           column, secret, as_csv):
+       which=st.integers(0, 100), as_csv=st.booleans())
+def test_an_identifying_value_anywhere_refuses_the_file_and_is_never_shown(tmp_path_factory, secrets, values, where,
+                                                                           column, which, as_csv):
+    choices = sorted(v for k, v in secrets.items() if k != "name")
+    secret = choices[which % len(choices)]
     values = [{k: v for k, v in record.items() if isinstance(v, (int, str)) and not isinstance(v, bool)}
               for record in values]
     values[where % len(values)][column] = secret
