@@ -71,7 +71,15 @@ LONG_NUMBER = re.compile(r"(?<![\d.])\d{8,20}(?![\d.])")
 # Two or more words of letters: a name or free text (in an `id` or an unknown column).
 WORDS = re.compile(r"[^\W\d_]{2,}[.,']?\s+[^\W\d_]{2,}")
 # A value that cannot hold any of the above: a code, a number, a short id (the fast path).
-_PLAIN = re.compile(r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,4}[-_]?\d{1,7}")
+_PLAIN_TEXT = r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,4}[-_]?\d{1,7}"
+_PLAIN = re.compile(_PLAIN_TEXT)
+# Cells joined with \x1f, every one plain: a whole CSV row checked in one call.
+_PLAIN_ROW = re.compile(rf"(?:{_PLAIN_TEXT})(?:\x1f(?:{_PLAIN_TEXT}))*")
+
+
+def all_plain(cells: list[str]) -> bool:
+    """Whether no cell of a row can hold identifying data (then none needs checking)."""
+    return _PLAIN_ROW.fullmatch("\x1f".join(cells)) is not None
 
 
 def nhs_check_digit_ok(digits: str) -> bool:

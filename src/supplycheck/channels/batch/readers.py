@@ -23,6 +23,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 import ijson
 
+from ...privacy import all_plain
 from ...rulebase import RuleBase
 from .columns import ColumnPlan, normalise_column
 from .problems import (
@@ -257,9 +258,10 @@ class IntakeReader:
                     yield Record(source, line, None, ParseProblem(source, line, reason))
                     continue
                 cells = cells[:width]
-            for i, name in scanned:
-                if cells[i]:
-                    check(name, cells[i], line)
+            if not all_plain(cells):
+                for i, name in scanned:
+                    if cells[i]:
+                        check(name, cells[i], line)
             # NaN (pandas' and numpy's "missing") is "not known", as a JSON NaN is.
             yield Record(source, line, {field: cells[i] for i, field in used
                                         if cells[i] and cells[i].strip().lower() != "nan"})
