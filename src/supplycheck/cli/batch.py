@@ -97,12 +97,17 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
     INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line) or
     .json (an array) file, or - for JSONL on standard input. A record with bad values, or a line
     that cannot be parsed, becomes an error result that says why; the rest are still scored.
-    A file with identifying columns (name, e-mail, phone, address, postcode, date of birth,
-    health-service or record numbers, free text) is refused: remove them, or name them in
-    --drop-columns.
 
-    The exit status is 0 when every intake was read (scored or error), 2 when a file cannot be
-    read or the command is misused, 1 with --strict when any intake is an error.
+    Identifying data is refused: columns named for it (name, e-mail, phone, address, postcode,
+    dates, health-service or record numbers, free text), and values that look like it in any
+    column, id and unknown columns included (e-mail, phone, NHS or record number, postcode, ZIP
+    code, full date; in id and unknown columns also names and free text). The refusal names
+    column and line, never the value; remove them, or name the columns in --drop-columns. A
+    refused run writes nothing, not even to standard output.
+
+    Exit status: 0 every intake read (scored or error), 1 with --strict when any intake is an
+    error, 2 a file cannot be read or the command is misused, 3 refused for privacy, 4 the
+    output cannot be written, 130 interrupted.
 
     CSV output has one row per intake; lists are joined with ';', and cells a spreadsheet would
     run as a formula start with a quote:
