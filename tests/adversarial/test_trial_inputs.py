@@ -78,3 +78,20 @@ def test_an_empty_file_is_said_to_be_empty(trial):
     trial.write("empty.csv", "")
     run = trial.run("batch", "empty.csv", "-o", "out.jsonl", "-q")
     assert run.code == 0 and "empty file" in run.stderr
+
+
+def test_deeply_nested_records_are_error_records_not_a_crash(trial):
+    deep = "[" * 100_000 + "]" * 100_000
+    trial.write("deep.json", '[{"id": "a", "infant_age_days": 3}, ' + deep + ', {"id": "b", "concerns": '
+                + "[" * 500 + "]" * 500 + "}]")
+    lines = [json.dumps({"id": f"r{i}", "infant_age_days": 3}) for i in range(1200)]  # workers start
+    lines += [deep, '{"id": "c", "concerns": ' + "[" * 900 + "]" * 900 + "}"]
+    trial.write("deep.jsonl", "\n".join(lines) + "\n")
+    run = trial.run("batch", "deep.json", "deep.jsonl", "-o", "out.jsonl", "-q", "-w", "2")
+    assert run.code == 0
+    results = trial.results(trial.folder / "out.jsonl")
+    assert len(results) == 3 + 1202
+    assert [r["status"] for r in results[:3]] == ["scored", "error", "error"]
+    assert results[1]["errors"][0]["message"] == "deep.json item 2: nested more than 16 levels deep"
+    assert [r["errors"][0]["message"] for r in results[-2:]] == [
+        "deep.jsonl line 1201: nested too deeply", "deep.jsonl line 1202: nested more than 16 levels deep"]

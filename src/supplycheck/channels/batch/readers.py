@@ -309,6 +309,9 @@ class IntakeReader:
                 replaced_at = number
             try:
                 value = loads(line)
+            except RecursionError:
+                yield Record(self.source, number, None, ParseProblem(self.source, number, "nested too deeply"))
+                continue
             except ValueError as exc:
                 reason = "not valid JSON"
                 if isinstance(exc, json.JSONDecodeError):
@@ -319,14 +322,22 @@ class IntakeReader:
                     reason = "not valid JSON (a number with too many digits)"
                 yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
                 continue
-            yield self._object(plan, value, number)
+            if line.count("[") + line.count("{") > MAX_DEPTH and _too_deep(value):
+                yield Record(self.source, number, None,
+                             ParseProblem(self.source, number, f"nested more than {MAX_DEPTH} levels deep"))
+                continue
+            try:
+                record = self._object(plan, value, number)
+            except RecursionError:
+                record = Record(self.source, number, None, ParseProblem(self.source, number, "nested too deeply"))
+            yield record
         if replaced_at:
             self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
 
     def _read_json(self, raw: IO[bytes], plan: ColumnPlan) -> Iterator[Record]:
-        """The items of a JSON array, streamed by ijson, numbered from 1. A syntax error
+        """The items of a JSON array, streamed (ijson's events), numbered from 1. A syntax error
         makes the rest of the array unreadable: the file is refused (JSON Lines, one intake a
-        line, recovers per line)."""
+        line, recovers per line). An item nested too deeply or too big is an error record."""
         stream = _DigitRunsCapped(raw)
         first = stream.first_byte()
         if first == b"":
@@ -335,11 +346,11 @@ class IntakeReader:
         if first != b"[":
             raise InputError(self.source, "expected a JSON array of intake objects "
                                           "(for one object a line, name the file .jsonl)")
-        items = ijson.items(stream, "item", use_float=False)
         number = 0
+        items = _json_items(ijson.basic_parse(stream, use_float=False))
         while True:
             try:
-                value = next(items)
+                value, reason = next(items)
             except StopIteration:
                 return
             except ijson.JSONError as exc:
@@ -348,31 +359,93 @@ class IntakeReader:
                                               "array cannot be read past an error; fix it, or use JSON Lines "
                                               "(one intake a line)") from None
             number += 1
-            value, size = _plain(value)
-            if size > MAX_RECORD_CHARS:
-                yield Record(self.source, number, None, ParseProblem(self.source, number, too_long(size)))
-                continue
-            yield self._object(plan, value, number)
+            if reason is not None:
+                yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
+            else:
+                yield self._object(plan, value, number)
 
 
-def _plain(value: Any) -> tuple[Any, int]:
-    """A JSON value from ijson with Decimals as floats (as json.loads gives them), and its
-    rough size in characters."""
-    if isinstance(value, dict):
-        size = 2
-        out = {}
-        for k, v in value.items():
-            out[k], n = _plain(v)
-            size += n + len(k) + 4
-        return out, size
-    if isinstance(value, list):
-        items = [_plain(v) for v in value]
-        return [v for v, _ in items], 2 + sum(n + 1 for _, n in items)
-    if isinstance(value, Decimal):
-        return float(value), 8
-    if isinstance(value, str):
-        return value, len(value) + 2
-    return value, 8
+MAX_DEPTH = 16  # an intake is two levels deep; anything far deeper is refused per item
+_OPEN = {"start_map": dict, "start_array": list}
+_CLOSE = ("end_map", "end_array")
+
+
+def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[Any, str | None]]:
+    """The items of a top-level JSON array from ijson's basic events, as (value, None) or
+    (None, why it is not used). Built here rather than by ijson.items, to bound the depth (a
+    deeply nested item would exhaust the stack) and the size of each item, and to give numbers
+    as json.loads does (int, or float rather than Decimal)."""
+    next(events)  # the array's start (checked by the caller)
+    for event, value in events:
+        if event == "end_array":
+            for _ in events:  # anything after the array is a syntax error too
+                pass
+            return
+        if event in _OPEN:
+            yield _json_item(events, _OPEN[event]())
+        else:
+            yield (float(value) if isinstance(value, Decimal) else value), None
+
+
+def _json_item(events: Iterator[tuple[str, Any]], root: Any) -> tuple[Any, str | None]:
+    stack: list[Any] = [root]
+    key: list[Any] = [None]
+    size = 2
+    problem: str | None = None
+    level = 1
+    for event, value in events:
+        if event in _OPEN:
+            level += 1
+            if problem is None and level > MAX_DEPTH:
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+            if problem is None:
+                child = _OPEN[event]()
+                _put(stack[-1], key[-1], child)
+                stack.append(child)
+                key.append(None)
+            continue
+        if event in _CLOSE:
+            level -= 1
+            if problem is None:
+                stack.pop()
+                key.pop()
+            if level == 0:
+                return (root, None) if problem is None else (None, problem)
+            continue
+        if problem is not None:
+            continue
+        if event == "map_key":
+            key[-1] = value
+            size += len(value) + 4
+            continue
+        if isinstance(value, Decimal):
+            value = float(value)
+        size += len(value) + 3 if isinstance(value, str) else 8
+        _put(stack[-1], key[-1], value)
+        if size > MAX_RECORD_CHARS:
+            problem = too_long(size)
+    return None, "the array ends inside this item"
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether a parsed JSON value nests more than MAX_DEPTH levels (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _put(container: Any, key: Any, value: Any) -> None:
+    if isinstance(container, dict):
+        container[key] = value
+    else:
+        container.append(value)
 
 
 def read_intakes(path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
