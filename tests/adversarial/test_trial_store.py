@@ -141,3 +141,18 @@ def test_a_store_that_is_not_a_database(trial):
     assert run.code == 5 and "intake doctor" in run.stderr
     conn = sqlite3.connect(":memory:")
     conn.close()
+
+
+def test_supplycheck_s_own_data_folder_is_made_private(trial, monkeypatch):
+    home = trial.folder / "home"
+    folder = home / ".local" / "share" / "supplycheck"
+    folder.mkdir(parents=True)
+    os.chmod(folder, 0o755)  # as an earlier version made it
+    run = trial.run("intake", "list", env={"SUPPLYCHECK_DB": "", "HOME": str(home),
+                                           "XDG_DATA_HOME": str(home / ".local" / "share")})
+    assert run.code == 2 and "No intakes database" in run.stderr  # nothing is created by a read
+    run = trial.run("intake", "doctor", env={"SUPPLYCHECK_DB": "", "HOME": str(home)})
+    assert run.code == 2
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    Store(folder / "supplycheck.db").close()
+    assert mode(folder) == 0o700 and mode(folder / "supplycheck.db") == 0o600

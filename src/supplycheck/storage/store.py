@@ -642,6 +642,18 @@ def _make_private(path: Path) -> None:
             pass
 
 
+def _private_app_folder(folder: Path) -> None:
+    """supplycheck's own data folder (made 0755 by earlier versions) made owner-only. Any other
+    folder (a --db elsewhere) is the user's to set."""
+    try:
+        own = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        st = folder.stat()
+        if folder.resolve() == own.resolve() and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(folder, FOLDER_MODE)
+    except OSError:
+        pass
+
+
 def _connect_private(path: Path) -> tuple[sqlite3.Connection, bool]:
     """Open (creating when missing) the database: a new folder is made 0700, a new file 0600
     before SQLite writes anything to it; a file that cannot be written is opened read-only.
@@ -656,6 +668,7 @@ def _connect_private(path: Path) -> tuple[sqlite3.Connection, bool]:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
             os.chmod(path, FILE_MODE)
+        _private_app_folder(path.parent)
         read_only = not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
         if read_only:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
