@@ -11,7 +11,7 @@ import json
 import math
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import load_rulebase
@@ -43,6 +43,8 @@ def run(tmp: Path, name: str, content: bytes) -> tuple[list[dict] | None, Except
 
 @SETTINGS
 @given(data=st.binary(max_size=2000), ext=st.sampled_from([".csv", ".jsonl", ".json"]))
+@example(data=b"\xef", ext=".jsonl")  # the start of a byte-order mark, then nothing: still a line
+@example(data=b"\xef\xbb\xbf{}\r{}", ext=".jsonl")
 def test_random_bytes_are_scored_or_refused_never_a_crash(tmp_path_factory, data, ext):
     tmp = tmp_path_factory.mktemp("bytes")
     results, _ = run(tmp, "in" + ext, data)

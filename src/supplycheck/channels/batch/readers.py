@@ -162,17 +162,25 @@ class IntakeReader:
                 raw = open(self.path, "rb")
             except OSError as exc:
                 raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+        encoding = "utf-8-sig"
         if hasattr(raw, "peek"):
-            reason = sniff_text(raw.peek(SNIFF_BYTES)[:SNIFF_BYTES])
+            start = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+            reason = sniff_text(start)
             if reason is not None:
                 if not self.is_stdin:
                     raw.close()
                 raise InputError(self.source, reason)
+            if not binary:
+                # The byte-order mark is skipped here: utf-8-sig's decoder would hold back (and
+                # at the end drop) a last line that merely starts like one.
+                if start.startswith(b"\xef\xbb\xbf"):
+                    raw.read(3)
+                encoding = "utf-8"
         self._raw = raw
         if binary:
             return raw if not self.is_stdin else _Unclosing(raw)
         # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
-        return _Text(raw, encoding="utf-8-sig", errors="replace", newline="" if self.format == "csv" else None,
+        return _Text(raw, encoding=encoding, errors="replace", newline="" if self.format == "csv" else None,
                      close_raw=not self.is_stdin)
 
     def _plan(self) -> ColumnPlan:
