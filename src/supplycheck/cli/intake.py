@@ -19,7 +19,7 @@ from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
 from ..storage.store import DB_ENV, Store, check_ref, default_db_path
 from .. import i18n
-from .common import EXIT_USAGE, console, rules_option
+from .common import EXIT_STORE, EXIT_USAGE, console, printable, rules_option
 from .language import lang_option
 
 _CREATES_DB = {"new_command"}  # the only command that may start a new database file
@@ -41,6 +41,9 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
                        f"REF`, or check --db / ${DB_ENV}.", err=True)
             raise SystemExit(EXIT_USAGE)
         with Store(path) as store:
+            if store.damaged is not None:  # reading what can be read; every write is refused
+                click.echo(f"Warning: {path}: the intakes database is damaged ({store.damaged}); "
+                           "run `supplycheck intake doctor`.", err=True)
             return func(*args, store=store, **kwargs)
 
     return wrapper
@@ -197,3 +200,30 @@ def delete_command(ref: str, yes: bool, store: Store) -> None:
                       "This cannot be undone", abort=True)
     store.delete(record.ref)
     console().print(f"Deleted {record.ref}.")
+
+
+@intake_group.command("doctor")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), envvar=DB_ENV,
+              help=f"Database file (default: supplycheck.db in your user data folder; ${DB_ENV} overrides).")
+def doctor_command(db_path: Path | None) -> None:
+    """Check the intakes database: SQLite's full integrity check (read-only, nothing written to
+    the database) and its files' permissions (made owner-only). Exit 5 when it is damaged."""
+    from ..storage.store import diagnose
+
+    path = db_path or default_db_path()
+    if not path.is_file():
+        click.echo(f"No intakes database at {path}.", err=True)
+        raise SystemExit(EXIT_USAGE)
+    found = diagnose(path)
+    for fixed in found.modes_fixed:
+        click.echo(f"Made owner-only: {fixed}")
+    if found.ok:
+        click.echo(f"{path}: integrity check passed.")
+        return
+    click.echo(f"{path}: the database is damaged:")
+    for problem in found.problems:
+        click.echo(f"  {printable(problem)}")
+    click.echo("Nothing was changed. Keep a copy of the file, then either restore your last backup, or "
+               f"recover what can be read (`sqlite3 {path} .recover | sqlite3 recovered.db`) and use it "
+               "with --db. supplycheck does not write to a database that fails this check.")
+    raise SystemExit(EXIT_STORE)

@@ -106,7 +106,7 @@ def parse_intake(rulebase: RuleBase, raw: Mapping[str, Any]) -> Intake:
             continue
         try:
             answers[key] = parse_value(q, value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too big for a float
             errors.append(FieldError(key, value, q.allowed()))
     weighed_at, age = answers.get("weight_age_days"), answers.get("infant_age_days")
     if weighed_at is not None and age is not None and weighed_at > age:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from .printable import printable
 from ..present import summary as summary_mod
 from ..core.result import Result
 from ..i18n import current as current_language, format_date, tr
@@ -214,8 +215,8 @@ def to_json(rulebase: RuleBase, data: LetterSource) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside Markdown (no accidental emphasis, tables or HTML)."""
-    out = text.replace("\\", "\\\\")
+    """Text safe inside Markdown (no accidental emphasis, tables or HTML, no control characters)."""
+    out = printable(text).replace("\\", "\\\\")
     for ch in "*_`[]<>|#":
         out = out.replace(ch, "\\" + ch)
     return " ".join(out.split())

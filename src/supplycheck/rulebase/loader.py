@@ -325,9 +325,20 @@ class _Loader:
         file = display_path(self.directory / "definitions.yaml")
         parsed: dict[str, C.Condition] = {}
         names = list(definitions.definitions)
+        cycles = definition_cycles({n: raw["definitions"][n] for n in names})
         for name in names:
             line = raw["definitions"].key_lines.get(name)
             self.locations[f"def:{name}"] = (file, line)
+            if name in cycles:
+                self.problem(ProblemCode.DEFINITION_CYCLE, file, line, within=f"definition {name}",
+                             cycle=" -> ".join(cycles[name]))
+                continue
+            below = [r for r in _definition_refs(raw["definitions"][name]) if r in names and r not in parsed
+                     and names.index(r) > names.index(name)]
+            if below:
+                self.problem(ProblemCode.DEFINITION_BELOW, file, line, within=f"definition {name}",
+                             used=below[0], name=name)
+                continue
             try:
                 # A definition may only use definitions written above it: no cycles possible.
                 parsed[name] = C.parse(raw["definitions"][name], symbols, parsed, line)
@@ -401,3 +412,38 @@ def content_hash(directory: Path) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _definition_refs(raw: Any) -> list[str]:
+    """The definitions a raw condition refers to (`{def: name}`), in order."""
+    found: list[str] = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if key == "def" and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _definition_refs(value)
+    elif isinstance(raw, list):
+        for item in raw:
+            found += _definition_refs(item)
+    return found
+
+
+def definition_cycles(raw: dict[str, Any]) -> dict[str, list[str]]:
+    """Each definition that is part of a cycle, with the cycle as a path (`a -> b -> a`)."""
+    refs = {name: [r for r in _definition_refs(body) if r in raw] for name, body in raw.items()}
+    cycles: dict[str, list[str]] = {}
+    for start in raw:
+        stack = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in refs[node]:
+                if nxt == start:
+                    cycles.setdefault(start, path + [start])
+                    stack.clear()
+                    break
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, path + [nxt]))
+    return cycles

@@ -59,6 +59,13 @@ class ProblemCode(Enum):
     NO_RULE_FILES = (
         "RB105", "error", "no rule files (rules/*.yaml)",
         "Put the rules in one or more `rules/*.yaml` files inside the rule base folder.")
+    YAML_TOO_MANY_ALIASES = (
+        "RB106", "error",
+        "too many aliases: the file expands to {size} nodes or more (limit {limit})",
+        "Write the content out instead of repeating aliases (a rule file is a few thousand nodes).")
+    YAML_TOO_DEEP = (
+        "RB107", "error", "invalid YAML: nested too deeply",
+        "Flatten the structure: a rule file never needs hundreds of levels.")
 
     # ---------------------------------------------------------------- RB2xx structure
     KEY_MISSING = (
@@ -154,6 +161,12 @@ class ProblemCode(Enum):
     NOT_A_NUMBER = (
         "RB314", "error", "{field} {op}: {field} is not a number",
         "Compare answers that are codes with eq, ne or in.")
+    DEFINITION_CYCLE = (
+        "RB315", "error", "definitions form a cycle: {cycle}",
+        "A definition may not use itself, directly or through others: break the cycle.")
+    DEFINITION_BELOW = (
+        "RB316", "error", "uses definition {used!r}, which is written below it; move {used!r} above {name!r}",
+        "Definitions are read top to bottom: move the one used above the one that uses it.")
 
     # ---------------------------------------------------------------- RB4xx references
     UNKNOWN_CODE = (

@@ -67,14 +67,54 @@ def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ProblemCode.FILE_UNREADABLE.at(name, None, reason=exc)]
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader), []
+        node = loader.get_single_node()
+        if node is not None and (size := _expanded_size(node)) > MAX_NODES:
+            return None, [ProblemCode.YAML_TOO_MANY_ALIASES.at(name, None, size=f"{size:,}", limit=f"{MAX_NODES:,}")]
+        return (loader.construct_document(node) if node is not None else None), []
+    except RecursionError:
+        return None, [ProblemCode.YAML_TOO_DEEP.at(name, None)]
     except _DuplicateKey as exc:
         return None, [ProblemCode.YAML_DUPLICATE_KEY.at(name, _line(exc), key=exc.key)]
     except yaml.MarkedYAMLError as exc:
         return None, [ProblemCode.YAML_INVALID.at(name, _line(exc), reason=exc.problem or exc.context)]
     except yaml.YAMLError as exc:
         return None, [ProblemCode.YAML_INVALID.at(name, None, reason=exc)]
+    finally:
+        loader.dispose()
+
+
+# A rule file is a few thousand nodes; aliases that repeat aliases ("billion laughs") would make
+# millions, and every later step walks them all.
+MAX_NODES = 200_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes `root` stands for once every alias is written out (stops counting past
+    MAX_NODES). Each distinct node is sized once, so this is quick even for a bomb."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = MAX_NODES + 1  # a node inside itself (a recursive alias) is too big
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > MAX_NODES:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                total += size(key) + size(value)
+                if total > MAX_NODES:
+                    break
+        sizes[id(node)] = min(total, MAX_NODES + 1)
+        return sizes[id(node)]
+
+    return size(root)
 
 
 def _line(exc: yaml.MarkedYAMLError) -> int | None:

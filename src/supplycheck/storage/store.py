@@ -33,6 +33,7 @@ from typing import Any, Iterator, Literal
 import platformdirs
 
 from ..errors import SupplycheckError
+from ..privacy import DESCRIPTIONS, value_kind
 from ..core.result import Result
 
 DB_ENV = "SUPPLYCHECK_DB"
@@ -96,6 +97,27 @@ class DatabaseError(StoreError):
         super().__init__(f"{path}: {detail}")
 
 
+WAY_OUT = ("Run `supplycheck intake doctor` to check it, or use another database with --db "
+           f"(or ${DB_ENV})")
+
+
+class StoreDamagedError(DatabaseError):
+    """The database failed SQLite's integrity check: nothing is written to it."""
+
+    def __init__(self, path: Path, detail: str):
+        DatabaseError.__init__(self, path, detail)
+        self.args = (f"{path}: the intakes database is damaged ({detail}); nothing was changed. {WAY_OUT}.",)
+
+
+class StoreReadOnlyError(DatabaseError):
+    """The database file (or its folder) cannot be written."""
+
+    def __init__(self, path: Path, detail: str = "read-only"):
+        DatabaseError.__init__(self, path, detail)
+        self.args = (f"{path}: the intakes database cannot be written ({detail}); nothing was changed. "
+                     f"Check the permissions of the file and its folder, or {WAY_OUT}.",)
+
+
 # --------------------------------------------------------------------------- reference codes
 
 
@@ -116,6 +138,10 @@ def check_ref(ref: str) -> str:
         raise InvalidRefError(
             ref, "it must contain at least one digit (for example LC-0042), so that it cannot be a "
                  "person's name")
+    kind = value_kind(code, strict=True)
+    if kind is not None:
+        raise InvalidRefError("(not shown)", f"it looks like {DESCRIPTIONS[kind]}; choose a code that "
+                                             "identifies no one, for example LC-0042")
     return code
 
 
@@ -290,22 +316,32 @@ class Store:
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path).expanduser() if path else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                        isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise DatabaseError(self.path, str(exc)) from exc
+        self.conn, self.read_only = _connect_private(self.path)
         self.conn.row_factory = sqlite3.Row
+        self.damaged: str | None = None
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
-            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA secure_delete = ON")  # deleted intakes are overwritten
+            self.damaged = quick_check(self.conn)
+            if not self.read_only and self.damaged is None:
+                self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
+                self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.migrate()
+            if self.damaged is None and not self.read_only:
+                self.migrate()
+                _make_private(self.path)
+            elif self.schema_version != SCHEMA_VERSION:
+                self._writable()  # an old schema cannot be brought up to date: say why
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if "malformed" in str(exc) or "not a database" in str(exc):
+                raise StoreDamagedError(self.path, str(exc)) from exc
+            if "readonly" in str(exc):
+                raise StoreReadOnlyError(self.path, str(exc)) from exc
             raise DatabaseError(self.path, str(exc)) from exc
+        except StoreError:
+            self.conn.close()
+            raise
 
     # -- plumbing
 
@@ -330,9 +366,17 @@ class Store:
                     raise
                 time.sleep(0.05 + 0.01 * attempt)
 
+    def _writable(self) -> None:
+        """Refuse to write to a store that failed the integrity check or cannot be written."""
+        if self.damaged is not None:
+            raise StoreDamagedError(self.path, self.damaged)
+        if self.read_only:
+            raise StoreReadOnlyError(self.path)
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taking the write lock up front (no upgrade deadlocks)."""
+        self._writable()
         self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         try:
             yield self.conn
@@ -582,6 +626,119 @@ class Store:
                            None if r["what"] == "status" or r["field"] == INTAKE_NOTE else r["field"],
                            _load(r["old"]), _load(r["new"]))
                 for r in rows]
+
+
+# --------------------------------------------------------------------------- privacy and integrity
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """The database and its WAL, SHM and journal files readable by their owner only (they hold
+    health information), whatever the umask was when they were made."""
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            st = side.stat()
+            if st.st_uid == os.getuid() and st.st_mode & 0o777 != FILE_MODE:
+                os.chmod(side, FILE_MODE)
+        except (OSError, AttributeError):
+            pass
+
+
+def _private_app_folder(folder: Path) -> None:
+    """supplycheck's own data folder (made 0755 by earlier versions) made owner-only. Any other
+    folder (a --db elsewhere) is the user's to set."""
+    try:
+        own = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        st = folder.stat()
+        if folder.resolve() == own.resolve() and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(folder, FOLDER_MODE)
+    except OSError:
+        pass
+
+
+def _connect_private(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open (creating when missing) the database: a new folder is made 0700, a new file 0600
+    before SQLite writes anything to it; a file that cannot be written is opened read-only.
+    Returns (connection, read_only)."""
+    try:
+        if not path.parent.exists():
+            old = os.umask(0o077)
+            try:
+                path.parent.mkdir(parents=True, mode=FOLDER_MODE)
+            finally:
+                os.umask(old)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+            os.chmod(path, FILE_MODE)
+        _private_app_folder(path.parent)
+        read_only = not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+        if read_only:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        else:
+            old = os.umask(0o077)  # the WAL and SHM files SQLite makes next
+            try:
+                conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            finally:
+                os.umask(old)
+        return conn, read_only
+    except FileExistsError:
+        return _connect_private(path)  # another process made it first
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(path, str(getattr(exc, "strerror", None) or exc)) from exc
+
+
+def quick_check(conn: sqlite3.Connection) -> str | None:
+    """SQLite's quick integrity check: None when the database is sound, else what is wrong."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if rows == ["ok"] else " ".join(" ".join(str(r).split()) for r in rows)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What `supplycheck intake doctor` found: integrity problems and file modes fixed."""
+
+    path: Path
+    problems: list[str]
+    modes_fixed: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def diagnose(path: Path) -> Diagnosis:
+    """Run SQLite's full integrity check on the database at `path` (read-only) and make its
+    files private; never writes to the database itself."""
+    fixed = []
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            mode = side.stat().st_mode & 0o777
+            if mode != FILE_MODE and side.stat().st_uid == os.getuid():
+                os.chmod(side, FILE_MODE)
+                fixed.append(f"{side.name}: {oct(mode)[2:]} -> 600")
+        except OSError:
+            pass
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        return Diagnosis(path, [str(exc)], fixed)
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)").fetchall()]
+        problems = [] if rows == ["ok"] else [str(r) for r in rows]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    finally:
+        conn.close()
+    return Diagnosis(path, problems, fixed)
 
 
 def _statements(script: str) -> list[str]:

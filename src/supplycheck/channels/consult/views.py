@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...i18n import tr
+from ...render.printable import printable
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
@@ -224,10 +225,10 @@ def answers_view(rulebase: RuleBase, answers: dict[str, Any], notes: dict[str | 
             shown = Text("not asked", style="dim") if value is ABSENT else Text(
                 answer_text(rulebase, q.id, value, "clinical"))
             table.add_row(Text.assemble(q.clinical, (f" [{q.id}]", "dim")), shown,
-                          notes.get(q.id, ""))
+                          Text(printable(notes.get(q.id, ""))))
     parts: list[RenderableType] = [table]
     if notes.get(None):
-        parts.append(Text.assemble(("\nIntake note: ", "bold"), (notes[None], "italic")))
+        parts.append(Text.assemble(("\nIntake note: ", "bold"), (printable(notes[None]), "italic")))
     return Group(*parts)
 
 

@@ -454,7 +454,8 @@ def load_answers(path: Path) -> dict[str, Any]:
         data = data["intake"]
     if not isinstance(data, Mapping):
         raise AnswersFileError(path, "expected a mapping of question ids to answers")
-    return dict(data)
+    # YAML reads an unquoted yes/no (or true/false) as a boolean: it is the yes/no answer.
+    return {k: ("yes" if v is True else "no" if v is False else v) for k, v in data.items()}
 
 
 @dataclass
