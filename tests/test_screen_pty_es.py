@@ -77,7 +77,7 @@ def test_spanish_screening_with_back_and_ctrl_c_ends_in_a_spanish_summary(spanis
     assert "Tu bebé tiene menos de 3 meses y una temperatura de 38 °C o más" in text
     assert "Porque has dicho" in text and "→ sí" in text and "→ 20 días" in text
     assert "Qué puedes hacer ahora" in text and "Sobre este resumen" in text
-    assert "Pide ayuda enseguida si" in text  # the safety net, in Spanish
+    assert "Cuándo pedir ayuda enseguida" in text  # the safety net, in Spanish
     assert "Llama ahora al número de emergencias de tu país si tu bebé vomita verde" in text
     assert "Not sure" not in text and "Your supplycheck summary" not in text
     assert "Get help at once" not in text and "Call your local emergency number" not in text
