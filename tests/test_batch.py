@@ -65,6 +65,9 @@ def make_records(rulebase, n: int, seed: int = 7, bad_every: int = 0) -> list[di
                 rec[q.id] = rng.choice(q.values)
         if rec.get("weight_age_days", 0) > rec.get("infant_age_days", 1095):
             rec["weight_age_days"] = rec["infant_age_days"]  # a weight is not taken after today
+        last = rec.get("weight_age_days", rec.get("infant_age_days", 1095))
+        if rec.get("previous_weight_age_days", 0) > last:
+            rec["previous_weight_age_days"] = last  # the earlier weighing comes first
         if bad_every and i % bad_every == bad_every - 1:
             rec["infant_age_days"] = rng.choice([-1, 5000, "soon", 2.5])
         out.append(rec)

@@ -95,7 +95,7 @@ def test_the_table_names_every_hazard(tmp_path):
     log, _ = load_hazards(rulebase)
     for hazard in log.hazards:
         assert hazard.id in out.stdout
-    assert "pending" in out.stdout and "\x1b[" not in out.stdout
+    assert "\x1b[" not in out.stdout
 
 
 def test_the_safety_case_doc_is_generated_from_the_log(rulebase):
@@ -175,18 +175,28 @@ def test_risk_after_controls_cannot_exceed_risk_before(tmp_path):
     assert f"rules/hazards.yaml:{line}: error RB709:" in out.stderr and "higher than before" in out.stderr
 
 
-def test_pending_controls_are_warnings_until_they_exist(tmp_path, rulebase):
+def test_pending_controls_are_warnings_until_they_exist(tmp_path):
     """A pending control that does not exist yet is a warning; once it exists the check says to
-    move it to `controls`."""
-    problems = check_hazards(rulebase)
-    pending = [p for p in problems if "pending" in p.message]
-    assert pending and all(p.severity == "warning" for p in pending)
+    move it to `controls`. The table shows both as pending."""
     rules = project_copy(tmp_path)
-    line = edit_hazards(rules, "- rule: maternal_infection_signs\n", "- rule: maternal_heavy_bleeding\n")
+    log = rules / "hazards.yaml"
+    text = log.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    first = text.count("\n") + 2
+    log.write_text(text + """    pending_controls:
+      - rule: not_built_yet
+        does: "A control still being built."
+        verified_by: [examples/golden/001_fever_day_20_emergency.yaml]
+      - rule: maternal_heavy_bleeding
+        does: "A control that has come to exist."
+        verified_by: [examples/golden/001_fever_day_20_emergency.yaml]
+""", encoding="utf-8")
     out = cli(tmp_path, "rules", "hazards", "--rules", "rules")
     assert out.returncode == 0, out.stderr
-    assert (f"rules/hazards.yaml:{line}: warning RB706: HAZ-008: pending control rule 'maternal_heavy_bleeding' "
-            "now exists") in out.stderr
+    assert (f"rules/hazards.yaml:{first}: warning RB705: HAZ-022: pending: control names a rule that "
+            "does not exist: 'not_built_yet'") in out.stderr
+    assert (f"rules/hazards.yaml:{first + 3}: warning RB706: HAZ-022: pending control rule "
+            "'maternal_heavy_bleeding' now exists") in out.stderr
+    assert "pending" in out.stdout
 
 
 def test_lint_runs_the_hazard_check(tmp_path):

@@ -102,7 +102,6 @@ def test_an_emergency_sign_always_yields_emergency(record, sign):
     assert result.referrals[0].to.value == "emergency_services"
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 @CHECK
 @given(intakes(), st.sampled_from([90, 91]))
 def test_fever_through_the_whole_third_month_is_emergency(record, age):
@@ -196,7 +195,11 @@ def _rule_urgency(rule_id: str) -> str:
     return RB.rules_by_id[rule_id].model.urgency.value
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: the perceived-sign rules hold back with `unless objective_low_intake`, which passes "
+    "when a nappy count is unknown; e.g. day 3, weighed today at birth weight, 3 wet nappies -> "
+    "possible_low_supply, nappies forgotten -> 'wakes at night' called usually normal. "
+    "`not` of that definition is too wide for durable_rules to compile."))
 @CHECK
 @given(intakes(), st.data())
 def test_forgetting_an_answer_never_makes_the_result_more_reassuring(record, data):
@@ -214,7 +217,6 @@ def test_forgetting_an_answer_never_makes_the_result_more_reassuring(record, dat
         f"{after.supply_picture.value}/{after.perceived_signs}")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: `unless baby_unwell` passes when a danger sign is unsure")
 @CHECK
 @given(intakes(), st.data())
 def test_an_unsure_danger_sign_never_makes_the_result_more_reassuring(record, data):
@@ -242,13 +244,19 @@ def weight_recent_enough(age: int, days_since_weighed: int) -> bool:
     return days_since_weighed <= 31
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 @CHECK
 @given(intakes(), st.sampled_from([None, 0, 1, 2, 3, 4, 5, 7, 10, 14, 15, 20, 31, 32]))
 def test_reassuring_needs_a_recent_weight_and_nappy_count(record, weighed_days_ago):
     age = known(record).get("infant_age_days")
     if weighed_days_ago is not None and age is not None:
-        record = {**record, "weight_age_days": max(age - weighed_days_ago, 0)}
+        weighed_at = max(age - weighed_days_ago, 0)
+        record = {**record, "weight_age_days": weighed_at}
+        try:
+            earlier = float(record.get("previous_weight_age_days"))
+        except (TypeError, ValueError):
+            earlier = None
+        if earlier is not None and earlier > weighed_at:  # the earlier weighing moves with it
+            record["previous_weight_age_days"] = weighed_at
     result = scored(record)
     if result.supply_picture.value != "reassuring":
         return
@@ -260,7 +268,6 @@ def test_reassuring_needs_a_recent_weight_and_nappy_count(record, weighed_days_a
     assert weight_recent_enough(age, age - weighed_at), f"age {age}, weighed {age - weighed_at} days ago"
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 @CHECK
 @given(intakes())
 def test_no_reassurance_beside_a_same_day_or_emergency_referral(record):
@@ -271,7 +278,6 @@ def test_no_reassurance_beside_a_same_day_or_emergency_referral(record):
         assert not result.perceived_signs and "normal_behaviour_reassurance" not in steps, result.red_flags
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 @CHECK
 @given(intakes())
 def test_every_scored_result_has_a_safety_net(record):
@@ -287,7 +293,6 @@ BREASTFEEDING_ADVICE = {"latch_help", "breast_compression", "pump_after_feeds", 
                         "express_when_apart", "feed_8_to_12_times", "let_baby_finish_feeds"}
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING)
 @CHECK
 @given(intakes(), st.sampled_from(["no", MISSING]))
 def test_formula_only_without_relactation_gets_no_breastfeeding_advice(record, goal):
@@ -310,8 +315,9 @@ MOTHER_SIGNS = [s for s in [
 @CHECK
 @given(intakes(), st.sampled_from(MOTHER_SIGNS + [{}]))
 def test_a_mothers_red_flag_reaches_her_own_doctor(record, sign):
-    """Every red flag about the mother refers her to her own doctor, at least as soon as the
-    flag's own urgency."""
+    """Every red flag about the mother refers her to her own doctor, and she is sent for help at
+    least as soon as the flag's own urgency: by her doctor, or for an emergency by emergency
+    services (with her doctor told as well), for that flag and not only for the baby's."""
     result = scored({**record, **sign})
     if sign:
         assert set(result.red_flags) & MOTHER_FLAGS, sign
@@ -320,4 +326,6 @@ def test_a_mothers_red_flag_reaches_her_own_doctor(record, sign):
         raised_by = [e.rule for e in result.explanations if RB.rules_by_id[e.rule].model.red_flag == flag]
         most = min(RANK[_rule_urgency(r)] for r in raised_by)
         assert doctor is not None, f"{flag}: no mothers_doctor referral"
-        assert RANK[doctor.urgency.value] <= most, f"{flag}: mothers_doctor only {doctor.urgency.value}"
+        sent = [RANK[r.urgency.value] for r in result.referrals
+                if r.to.value in ("mothers_doctor", "emergency_services") and flag in r.reasons]
+        assert sent and min(sent) <= most, f"{flag}: sent for help only {doctor.urgency.value}"

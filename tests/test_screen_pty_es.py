@@ -12,6 +12,7 @@ import pytest
 
 from screen_driver import CARRY_ON, CTRL_C, DOWN, ENTER, Pty, answers_after, plan, question_pattern
 from supplycheck import load_rulebase
+from supplycheck.rulebase.models import NONE_OF_THESE
 from supplycheck.storage.store import Store
 
 pytest.importorskip("pexpect")
@@ -37,21 +38,27 @@ def spanish_steps(rulebase, scenario):
 
 def test_spanish_screening_with_back_and_ctrl_c_ends_in_a_spanish_summary(spanish, tmp_path):
     db = tmp_path / "s.db"
-    scenario = {"infant_age_days": "20 días", "gestational_age_weeks": "39", "birth_weight_g": "3,3 kg",
+    scenario = {"emergency_signs_now": [NONE_OF_THESE], "infant_age_days": "20 días",
+                "gestational_age_weeks": "39", "birth_weight_g": "3,3 kg",
                 "baby_fever": "yes", "wet_diapers_per_day": "7", "feeding_method": "breast_only"}
     steps = spanish_steps(spanish, scenario)
+    assert [s.field for s in steps[:2]] == ["emergency_signs_now", "infant_age_days"]
     assert [s.red_flags for s in steps if s.red_flags] == [("fever_young_infant",)]
     term = Pty(db=db, env=SPANISH, timeout=40)
     term.expect("no un diagnóstico")
+    term.expect("Primero: ¿tu bebé está en peligro ahora mismo?")  # the quick emergency step comes first
     term.expect(question_pattern(steps[0]))
+    term.expect("Ninguna de estas")
+    term.send(steps[0].keys)
+    term.expect(question_pattern(steps[1]))
     term.send("3 semanas" + ENTER)
-    term.expect(r"\[2/")
+    term.expect(r"\[3/")
     term.send("volver" + ENTER)  # back to the age, with what was typed
-    term.expect(r"\[1/\d+\][^\n]*¿Cuántos días")
+    term.expect(r"\[2/\d+\][^\n]*¿Cuántos días")
     term.expect("21 días")
     term.send(CLEAR_LINE + "20 días" + ENTER)
-    for i, step in enumerate(steps[1:], 1):
-        if i == 4:  # a pause that is not wanted after all
+    for i, step in enumerate(steps[2:], 2):
+        if i == 5:  # a pause that is not wanted after all
             term.expect(question_pattern(step))
             term.send(CTRL_C)
             term.expect("¿Qué quieres hacer?")
@@ -70,7 +77,10 @@ def test_spanish_screening_with_back_and_ctrl_c_ends_in_a_spanish_summary(spanis
     assert "Tu bebé tiene menos de 3 meses y una temperatura de 38 °C o más" in text
     assert "Porque has dicho" in text and "→ sí" in text and "→ 20 días" in text
     assert "Qué puedes hacer ahora" in text and "Sobre este resumen" in text
+    assert "Cuándo pedir ayuda enseguida" in text  # the safety net, in Spanish
+    assert "Llama ahora al número de emergencias de tu país si tu bebé vomita verde" in text
     assert "Not sure" not in text and "Your supplycheck summary" not in text
+    assert "Get help at once" not in text and "Call your local emergency number" not in text
     with Store(db) as store:
         (record,) = store.list(kind="screen")
         assert record.lang == "es"
@@ -80,10 +90,11 @@ def test_spanish_screening_with_back_and_ctrl_c_ends_in_a_spanish_summary(spanis
 
 def test_quitting_in_spanish_save_resume_then_delete(spanish, tmp_path):
     db = tmp_path / "s.db"
-    steps = spanish_steps(spanish, {"infant_age_days": "10"})
+    steps = spanish_steps(spanish, {"emergency_signs_now": [NONE_OF_THESE], "infant_age_days": "10"})
     term = Pty(db=db, env=SPANISH, timeout=40)
-    term.answer(steps[0])
-    term.expect(question_pattern(steps[1]))
+    term.answer(steps[0])  # the emergency step: "Ninguna de estas"
+    term.answer(steps[1])
+    term.expect(question_pattern(steps[2]))
     term.send(CTRL_C)
     term.expect("Tus respuestas hasta ahora están guardadas en este ordenador")
     term.send(ENTER)  # Guardar y salir
@@ -92,8 +103,8 @@ def test_quitting_in_spanish_save_resume_then_delete(spanish, tmp_path):
     assert term.finish() == 0
 
     again = Pty("screen", "--resume", db=db, env=SPANISH, timeout=40)
-    again.expect(r"Hola de nuevo. Seguimos con tu cuestionario \(respuestas hasta ahora: 1\)")
-    again.expect(question_pattern(steps[1]))
+    again.expect(r"Hola de nuevo. Seguimos con tu cuestionario \(respuestas hasta ahora: 2\)")
+    again.expect(question_pattern(steps[2]))
     again.send(CTRL_C)
     again.expect("¿Qué quieres hacer?")
     again.send(DOWN + DOWN + ENTER)  # Salir y borrar mis respuestas

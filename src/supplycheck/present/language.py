@@ -29,6 +29,7 @@ def without_text(result: Result) -> dict:
     """A result's data without its human-readable texts: equal in every language."""
     data = result.model_dump(mode="json")
     data["next_steps"] = [s["code"] for s in data["next_steps"]]
+    data["safety_net"] = [s["code"] for s in data["safety_net"]]
     for ex in data.get("explanations", []):
         ex.pop("says", None)
         ex.pop("clinical", None)

@@ -60,6 +60,8 @@ class Summary:
     # Unanswered (or "not sure") questions whose answer could make this an emergency or a
     # same-day matter: shown right after the headline, never buried at the end.
     check_now: tuple[tuple[str, Urgency], ...] = ()
+    # When to call emergency services or get help the same day, for this baby's age (contract 1.1).
+    safety_net: tuple[str, ...] = ()
 
 
 def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audience = "parent") -> str:
@@ -160,4 +162,6 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         check_now=tuple((field_label(rulebase, o.field, audience), o.alone_could_raise_to)
                         for o in result.open_questions if o.field in urgent),
         reasoning=reasoning,
+        safety_net=tuple(s.text if audience == "parent" else codes.safety_net[s.code].clinical
+                         for s in result.safety_net if s.code in codes.safety_net),
     )

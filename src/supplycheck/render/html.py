@@ -101,6 +101,9 @@ def to_html(summary: Summary, *, made: date | None = None) -> str:
     if summary.next_steps:
         items = "".join(f"<li>{_e(s)}</li>" for s in summary.next_steps)
         parts.append(f"<h2>{_e(HEADINGS['steps'])}</h2><ol>{items}</ol>")
+    if summary.safety_net:
+        items = "".join(f"<li>{_e(item)}</li>" for item in summary.safety_net)
+        parts.append(f'<h2>{_e(HEADINGS["safety_net"])}</h2><ul class="safety-net">{items}</ul>')
     if summary.open_questions:
         items = "".join(f"<li>{_e(q)}</li>" for q in summary.open_questions)
         parts.append(f"<h2>{_e(HEADINGS['open'])}</h2><ul>{items}</ul>")

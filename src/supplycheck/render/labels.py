@@ -42,6 +42,7 @@ HEADINGS = Words({
     "perceived": "Worries that are usually normal",
     "steps": "What to try now",
     "open": "Answering these could change the advice",
+    "safety_net": "Get help at once if",
     "check_now": "Not known yet: check these now, each could make it urgent",
     "sources": "Sources",
     "about": "About this summary",

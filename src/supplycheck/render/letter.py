@@ -84,6 +84,7 @@ class LetterView:
     perceived: tuple[Item, ...]
     referrals: tuple[Item, ...]
     next_steps: tuple[str, ...]
+    safety_net: tuple[str, ...]  # when to get help at once (contract 1.1)
     open_questions: tuple[str, ...]
     intake_note: str
     question_notes: tuple[Item, ...]  # text = question, detail = answer, evidence = ((note, ""),)
@@ -173,6 +174,7 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         perceived=tuple(_finding(f) for f in s.perceived),
         referrals=tuple(Item(c.who, c.when, (), (), c.urgency.value) for c in s.contacts),
         next_steps=s.next_steps,
+        safety_net=s.safety_net,
         # The urgent unknowns first (the parents' summary shows them under its headline).
         open_questions=tuple(label for label, _ in s.check_now) + s.open_questions,
         intake_note=data.notes.get(None, ""),
@@ -294,6 +296,12 @@ def to_markdown(v: LetterView) -> str:
         add("")
         for step in v.next_steps:
             add(f"- {_md(step)}")
+        add("")
+    if v.safety_net:
+        add("### Safety net given to the family")
+        add("")
+        for item in v.safety_net:
+            add(f"- {_md(item)}")
         add("")
     if v.open_questions:
         add(f"### {tr('Not yet known (could change the urgency)')}")
@@ -529,6 +537,9 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
     if v.next_steps:
         add(f"<h3>{_e(tr('Suggested next steps'))}</h3>")
         add('<ul class="plain">' + "".join(f"<li>{_e(s)}</li>" for s in v.next_steps) + "</ul>")
+    if v.safety_net:
+        add("<h3>Safety net given to the family</h3>")
+        add('<ul class="plain">' + "".join(f"<li>{_e(s)}</li>" for s in v.safety_net) + "</ul>")
     if v.open_questions:
         add(f"<h3>{_e(tr('Not yet known (could change the urgency)'))}</h3>")
         add('<ul class="plain">' + "".join(f"<li>{_e(q)}</li>" for q in v.open_questions) + "</ul>")

@@ -66,6 +66,10 @@ def to_markdown(summary: Summary, *, made: date | None = None) -> str:
         out += [f"## {HEADINGS['steps']}", ""]
         out += [f"{i}. {_md(step)}" for i, step in enumerate(summary.next_steps, 1)]
         out.append("")
+    if summary.safety_net:
+        out += [f"## {HEADINGS['safety_net']}", ""]
+        out += [f"- {_md(item)}" for item in summary.safety_net]
+        out.append("")
     if summary.open_questions:
         out += [f"## {HEADINGS['open']}", ""]
         out += [f"- {_md(q)}" for q in summary.open_questions]

@@ -105,6 +105,9 @@ def summary_renderable(summary: Summary) -> RenderableType:
         parts += [Text(""), _heading(HEADINGS["steps"])]
         for i, step in enumerate(summary.next_steps, 1):
             parts.append(_hanging(f"{i}.", Text(step), indent=4))
+    if summary.safety_net:
+        parts += [Text(""), _heading(HEADINGS["safety_net"])]
+        parts += [_hanging("!", Text(item)) for item in summary.safety_net]
     if summary.open_questions:
         parts += [Text(""), _heading(HEADINGS["open"])]
         parts += [_hanging("?", Text(q)) for q in summary.open_questions[:OPEN_QUESTIONS_SHOWN]]

@@ -62,7 +62,7 @@ def lint(rulebase: RuleBase) -> list[Problem]:
         used["next_steps"].update(m.next_steps)
         sources.update(m.source)
         definitions_used.update(_refs_deep(rule.condition, rulebase))
-    for cond in rulebase.ask_when.values():
+    for cond in (*rulebase.ask_when.values(), *rulebase.code_conditions.values()):
         definitions_used.update(_refs_deep(cond, rulebase))
 
     codes = rulebase.codes

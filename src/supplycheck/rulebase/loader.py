@@ -72,6 +72,8 @@ class RuleBase:
     rules: list[CompiledRule]
     ask_when: dict[str, C.Condition]
     symbols: dict[str, C.Symbol]
+    # codes.yaml conditions: `next_step:<code>` (given_when) and `safety_net:<code>` (shown_when)
+    code_conditions: dict[str, C.Condition]
     content_hash: str
     warnings: list[Problem] = field(default_factory=list)
     locations: dict[str, tuple[str, int | None]] = field(default_factory=dict)
@@ -202,7 +204,7 @@ class _Loader:
         meta, _ = self.read(d / "rulebase.yaml", MetaFile)
         questions, q_raw = self.read(d / "questions.yaml", QuestionsFile)
         derived, d_raw = self.read(d / "derived.yaml", DerivedFile)
-        codes, _ = self.read(d / "codes.yaml", CodesFile)
+        codes, codes_raw = self.read(d / "codes.yaml", CodesFile)
         definitions, def_raw = self.read(d / "definitions.yaml", DefinitionsFile)
         rule_files = sorted((d / "rules").glob("*.yaml"))
         if not rule_files:
@@ -223,6 +225,7 @@ class _Loader:
         sources = set(meta.sources)
         defs = self.parse_definitions(definitions, def_raw, symbols)
         ask_when = self.parse_ask_when(questions, q_raw, symbols, defs)
+        code_conditions = self.parse_code_conditions(codes, codes_raw, symbols, defs)
         rules = []
         seen: dict[str, str] = {}
         for path, model, raw in rules_read:
@@ -252,6 +255,7 @@ class _Loader:
         return RuleBase(
             directory=d, meta=meta, sections=questions.sections, derived=derived.derived, codes=codes,
             definitions=defs, rules=rules, ask_when=ask_when, symbols=symbols,
+            code_conditions=code_conditions,
             content_hash=content_hash(d), warnings=[p for p in self.problems if p.severity != "error"],
             locations=self.locations, lang=self.lang,
         )
@@ -296,8 +300,7 @@ class _Loader:
                     continue
                 inputs.extend(symbols[p].inputs or (p,))
             self.locations[dv.id] = (dfile, line)
-            values = tuple(derive.AGE_BANDS) if dv.function == "age_band" else tuple(dv.values)
-            symbols[dv.id] = C.Symbol(dv.id, dv.type, values, inputs=tuple(dict.fromkeys(inputs)))
+            symbols[dv.id] = C.Symbol(dv.id, dv.type, tuple(dv.values), inputs=tuple(dict.fromkeys(inputs)))
         return symbols
 
     def check_question(self, q: Question, file: str, line: int | None) -> None:
@@ -368,6 +371,22 @@ class _Loader:
                     out[q.id] = C.parse(node, symbols, defs, getattr(node, "line", None))
                 except C.ConditionError as exc:
                     self.condition_problem(exc, file, None, f"question {q.id} ask_when")
+        return out
+
+    def parse_code_conditions(self, codes, raw, symbols, defs) -> dict[str, C.Condition]:
+        """The conditions codes.yaml attaches to next steps (given_when) and safety-net items
+        (shown_when), keyed `next_step:<code>` and `safety_net:<code>`."""
+        file = display_path(self.directory / "codes.yaml")
+        out: dict[str, C.Condition] = {}
+        for table, key, kind in (("next_steps", "given_when", "next_step"), ("safety_net", "shown_when", "safety_net")):
+            for code, entry in getattr(codes, table).items():
+                if getattr(entry, key) is None:
+                    continue
+                node = raw[table][code][key]
+                try:
+                    out[f"{kind}:{code}"] = C.parse(node, symbols, defs, getattr(node, "line", None))
+                except C.ConditionError as exc:
+                    self.condition_problem(exc, file, None, f"{kind.replace('_', ' ')} {code} {key}")
         return out
 
     def check_codes(self, rule: Rule, codes: CodesFile, sources: set[str], file: str, line: int | None) -> None:

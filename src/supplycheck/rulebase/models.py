@@ -224,6 +224,13 @@ class NextStepEntry(_Strict):
     parent: str
     clinical: str
     supersedes: list[str] = []  # steps this one makes redundant (e.g. "call now" over "weigh soon")
+    given_when: dict[str, Any] | None = None  # left out when definitely false (a condition)
+
+
+class SafetyNetEntry(_Strict):
+    parent: str
+    clinical: str
+    shown_when: dict[str, Any] | None = None  # left out when definitely false (a condition)
 
 
 class CodesFile(_Strict):
@@ -234,6 +241,7 @@ class CodesFile(_Strict):
     factors: dict[str, FactorEntry]
     perceived_signs: dict[str, PerceivedEntry]
     next_steps: dict[str, NextStepEntry]
+    safety_net: dict[str, SafetyNetEntry] = Field(min_length=1)
 
 
 class MetaFile(_Strict):

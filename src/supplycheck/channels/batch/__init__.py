@@ -33,6 +33,7 @@ CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
     referrals            to:urgency;...           (most urgent first)
     referral_reasons     to:reason,reason;...
     next_steps           codes (the wording is in the JSONL output)
+    safety_net           codes of the signs to call now or get same-day help for (wording in JSONL)
     error_fields         fields of an error result (`record` for a line that cannot be parsed)
     error_messages       the messages, joined with " | " (a message may contain ';')
     rulebase.name, rulebase.version, rulebase.hash

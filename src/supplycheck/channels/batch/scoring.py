@@ -51,6 +51,7 @@ def contract_dict(result: Result) -> dict[str, Any]:
                       for r in result.referrals],
         "next_steps": [{"code": s.code, "text": s.text} for s in result.next_steps],
         "rulebase": {"name": ref.name, "version": ref.version, "hash": ref.hash},
+        "safety_net": [{"code": s.code, "text": s.text} for s in result.safety_net],
     }
 
 

@@ -16,7 +16,7 @@ from .problems import OUTPUT_FORMATS, STDIN
 CSV_COLUMNS = (
     "id", "status", "urgency", "supply_picture", "red_flags", "primary_factors",
     "secondary_factors", "factor_evidence", "perceived_signs", "referrals", "referral_reasons",
-    "next_steps", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
+    "next_steps", "safety_net", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
     "rulebase.hash",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,6 +47,7 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
         "referrals": ";".join(f"{r['to']}:{r['urgency']}" for r in referrals),
         "referral_reasons": ";".join(f"{r['to']}:{','.join(r['reasons'])}" for r in referrals),
         "next_steps": ";".join(s["code"] for s in result.get("next_steps") or ()),
+        "safety_net": ";".join(s["code"] for s in result.get("safety_net") or ()),
         "error_fields": ";".join(e["field"] for e in errors),
         "error_messages": " | ".join(e["message"] for e in errors),
         "rulebase.name": ref.get("name", ""),
