@@ -130,14 +130,14 @@ def test_going_back_then_ctrl_c_then_resume(rulebase, tmp_path):
     term.send("3 weeks" + ENTER)
     term.expect(r"\[3/")
     term.send("back" + ENTER)  # back to the age, shown with what was typed
-    term.expect(r"\[2/\d+\][^\n]*How old")
+    term.expect(r"\[2/[\d–]+\][^\n]*How old")
     term.expect("21 days")
     term.send(CLEAR_LINE + "9 days" + ENTER)
     for step in steps[2:7]:
         term.answer(step)
     term.expect(question_pattern(steps[7]))
     term.send(CTRL_C)
-    term.expect("What would you like to do")
+    term.expect("What now")
     term.send(ENTER)  # save and quit
     term.expect("supplycheck screen --resume")
     assert term.finish() == 0
