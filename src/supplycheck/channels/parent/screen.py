@@ -275,9 +275,9 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
         resume = choice != "new"
     if resume:
         if latest is None:
-            term.console.print(Text(f"There is no unfinished screening to continue in {store.path}, so "
-                                    "let's start a new one. (A screening saved elsewhere needs the same "
-                                    "--db FILE it was started with.)\n"))
+            term.console.print(Text(tr("There is no unfinished screening to continue in {path}, so let's start "
+                                       "a new one. (A screening saved elsewhere needs the same --db FILE it "
+                                       "was started with.)").format(path=store.path) + "\n"))
         else:
             screening = Screening(rulebase, store, latest, store.answers(latest), store.history(latest))
             stale = screening.drop_invalid_answers()
