@@ -26,6 +26,7 @@ pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[1]
 FEVER = "Age <3 months and temperature ≥38.0 °C: emergency assessment (NHS-HT red)."
+EMERGENCY_NONE = DOWN * 8 + " " + ENTER  # the emergency-first step (a multi choice): "None"
 
 
 class PtySession(_PtySession):
@@ -176,8 +177,10 @@ def test_the_hint_to_continue_repeats_db_and_resume_says_where_it_looked(tmp_pat
     mine = tmp_path / "my screenings.db"
     term = PtySession("screen", "--db", str(mine), db=tmp_path / "default.db", columns=columns)
     term.expect(r"\[1/")
-    term.send("3 weeks" + ENTER)
+    term.send(EMERGENCY_NONE)
     term.expect(r"\[2/")
+    term.send("3 weeks" + ENTER)
+    term.expect(r"\[3/")
     ctrl_c(term)
     term.expect(r"What\s+now")
     term.send(ENTER)
@@ -213,35 +216,39 @@ def test_the_screening_prompts_as_a_new_parent_meets_them(tmp_path, columns):
     term = PtySession(db=db, columns=columns)
     term.expect("Between \\d+ and \\d+")
     term.expect(r"\[1/\d+–\d+\]")  # progress, with the range the skip logic leaves
-    term.send("3 weeks" + ENTER)
+    term.send(EMERGENCY_NONE)  # first: is the baby in danger right now? None of these
     term.expect(r"\[2/")
+    term.send("3 weeks" + ENTER)
+    term.expect(r"\[3/")
     term.send("abc")
     term.expect("abc")  # on screen: the prompt has it (a busy machine may take a moment)
     term.send(ENTER)  # refused ...
     term.expect("couldn't")
     term.send("38" + ENTER)  # ... and cleared: read as 38, not "abc38"
-    term.expect(r"\[3/")  # twins? a list question: Enter alone answers nothing
+    term.expect(r"\[4/")  # twins? a list question: Enter alone answers nothing
     term.send(ENTER + ENTER)
     ctrl_c(term)  # Ctrl-C at a list: the same menu as at a number
     term.expect(r"What\s+now")
     term.send(DOWN + ENTER)  # keep going
-    term.expect(r"\[3/")
-    term.send(DOWN * 2 + ENTER)  # No
     term.expect(r"\[4/")
+    term.send(DOWN * 2 + ENTER)  # No
+    term.expect(r"\[5/")
     ctrl_c(term)  # at a number
     term.expect(r"What\s+now")
     term.send(ENTER)  # save and quit
     assert term.finish() == 0
     with Store(db) as store:
         (record,) = store.list("screen")
-        assert store.answers(record.ref) == {"infant_age_days": 21, "gestational_age_weeks": 38,
-                                             "multiple_birth": "no"}
+        assert store.answers(record.ref) == {"emergency_signs_now": ["none"], "infant_age_days": 21,
+                                             "gestational_age_weeks": 38, "multiple_birth": "no"}
     assert flat(term.plain).count("Saved. To continue later") == 1
 
 
 def test_a_consultant_sees_unit_hints_in_words_and_not_sure(tmp_path):
     db = tmp_path / "c.db"
     term = PtySession("intake", "new", "LC-0601", "--by", "Ayo", db=db, columns=80, lines=40)
+    term.expect(r"\[emergency_signs_now\]")
+    term.send(EMERGENCY_NONE)
     term.expect(r"\[infant_age_days\]")
     term.send("5" + ENTER)
     term.expect(r"\[gestational_age_weeks\]")
@@ -250,7 +257,7 @@ def test_a_consultant_sees_unit_hints_in_words_and_not_sure(tmp_path):
     term.expect("Not sure")
     term.send(DOWN * 2 + ENTER)
     term.expect(r"\[birth_weight_g\]")
-    term.expect("grams, 400–6500")
+    term.expect("(?i)grams, 400–6500")  # the hint starts a sentence: "Grams, 400–6500. Or type: ..."
     ctrl_c(term)
     term.expect(r"What\s+now")
     term.send(ENTER)
