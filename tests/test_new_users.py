@@ -25,7 +25,7 @@ from supplycheck.storage.store import Store
 pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[1]
-FEVER = "Age <3 months and temperature ≥38.0 °C: emergency assessment (NHS-HT red)."
+FEVER = "Age <92 days (through the third month) and temperature ≥38.0 °C: emergency assessment (NHS-HT red; NICE NG143)."
 EMERGENCY_NONE = DOWN * 8 + " " + ENTER  # the emergency-first step (a multi choice): "None"
 
 
@@ -149,6 +149,8 @@ def test_a_complete_intake_says_none_found_not_not_asked(rulebase):
 def test_the_consultant_confirms_finishing_early(tmp_path):
     db = tmp_path / "c.db"
     term = PtySession("intake", "new", "LC-0501", db=db, columns=80, lines=40)
+    term.expect(r"\[emergency_signs_now\]")
+    term.send(EMERGENCY_NONE)
     term.expect(r"\[infant_age_days\]")
     term.send("20" + ENTER)
     term.expect(r"\[gestational_age_weeks\]")
