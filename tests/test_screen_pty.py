@@ -72,7 +72,7 @@ def test_an_emergency_sign_in_the_first_step_ends_in_a_call_now_screen(rulebase,
     steps = plan(rulebase, {"emergency_signs_now": ["seizure"]}, stop_at_red_flag=True)
     assert [s.field for s in steps] == ["emergency_signs_now"] and steps[0].red_flags == ("seizure",)
     term = Pty(db=db)
-    term.expect(r"\[1/\d+\][^\n]*Right now, does your baby have any of these")
+    term.expect(r"\[1/\d+(–\d+)?\][^\n]*Right now, does your baby have any of these")
     term.send(steps[0].keys)
     term.expect("EMERGENCY — NOW")
     term.expect("arry on with the questions")

@@ -655,7 +655,7 @@ class Interrupted(str, Enum):
     delete = "delete"  # quit and delete what was saved
 
 
-INTERRUPT_WORDS: dict[Audience, dict[str, str]] = {
+INTERRUPT_WORDS: dict[Audience, dict[str, str]] = Words({
     "parent": {"title": "Paused: your answers so far are saved on this computer.",
                "pause": "Save and quit (continue later)", "continue": "Keep going",
                "delete": "Quit and delete my answers",
@@ -666,7 +666,7 @@ INTERRUPT_WORDS: dict[Audience, dict[str, str]] = {
                  "delete": "Delete this intake",
                  "sure": "Delete this intake with its answers, notes and history? This cannot be undone.",
                  "keep": "No, keep it", "yes": "Yes, delete it"},
-}
+})
 
 
 def print_formatted_text(text: str, *, output: Any = None) -> None:
@@ -682,7 +682,7 @@ def on_interrupt(audience: Audience, *, input: Any = None, output: Any = None) -
     quits: nothing is lost, since every answer is saved as it is given."""
     words = INTERRUPT_WORDS[audience]
     print_formatted_text(words["title"], output=output)
-    choice = choose("What now?",
+    choice = choose(tr("What now?"),
                     [(Interrupted.pause, words["pause"]), (Interrupted.resume, words["continue"]),
                      (Interrupted.delete, words["delete"])], input=input, output=output)
     if choice is None:
