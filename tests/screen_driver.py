@@ -53,10 +53,10 @@ def keys_for(question: Question, answer: Any) -> str:
         return keys + ENTER
     items = _choices(question, "parent")
     values = [v for v, _ in items]
-    # where the cursor starts without an earlier answer: on "Not sure", in any language
-    start = next(i for i, v in enumerate(values) if v in (UNSURE, _UNSURE))
-    target = start if answer is None or answer == UNSURE else values.index(answer)
-    return (DOWN * (target - start) if target >= start else UP * (start - target)) + ENTER
+    # the cursor starts on a line above the answers that is not one: no answer is a default
+    unsure_at = next(i for i, v in enumerate(values) if v in (UNSURE, _UNSURE))  # in any language
+    target = unsure_at if answer is None or answer == UNSURE else values.index(answer)
+    return DOWN * (target + 1) + ENTER
 
 
 def stored_value(question: Question, answer: Any) -> Any:
@@ -115,7 +115,8 @@ def flow_keys(steps: list[Step], *, stop_at_red_flag: bool = False) -> str:
 def question_pattern(step: Step) -> str:
     """A regular expression for the prompt of `step` as the terminal shows it."""
     words = step.text.split()[:4]
-    return rf"\[{step.position}/{step.total}\][^\n]*?" + r"\s+".join(re.escape(w) for w in words)
+    # [3/57], or [3/41–57] while the skip logic may still cut some questions
+    return rf"\[{step.position}/[\d–]+\][^\n]*?" + r"\s+".join(re.escape(w) for w in words)
 
 
 class Pty(PtySession):

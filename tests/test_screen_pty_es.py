@@ -54,14 +54,14 @@ def test_spanish_screening_with_back_and_ctrl_c_ends_in_a_spanish_summary(spanis
     term.send("3 semanas" + ENTER)
     term.expect(r"\[3/")
     term.send("volver" + ENTER)  # back to the age, with what was typed
-    term.expect(r"\[2/\d+\][^\n]*¿Cuántos días")
+    term.expect(r"\[2/\d+(–\d+)?\][^\n]*¿Cuántos días")
     term.expect("21 días")
     term.send(CLEAR_LINE + "20 días" + ENTER)
     for i, step in enumerate(steps[2:], 2):
         if i == 5:  # a pause that is not wanted after all
             term.expect(question_pattern(step))
             term.send(CTRL_C)
-            term.expect("¿Qué quieres hacer?")
+            term.expect(r"¿Y ahora\?")  # the one Ctrl-C menu
             term.send(DOWN + ENTER)  # Seguir con las preguntas
         term.answer(step)
         if step.red_flags:
@@ -106,8 +106,10 @@ def test_quitting_in_spanish_save_resume_then_delete(spanish, tmp_path):
     again.expect(r"Hola de nuevo. Seguimos con tu cuestionario \(respuestas hasta ahora: 2\)")
     again.expect(question_pattern(steps[2]))
     again.send(CTRL_C)
-    again.expect("¿Qué quieres hacer?")
+    again.expect(r"¿Y ahora\?")  # the one Ctrl-C menu
     again.send(DOWN + DOWN + ENTER)  # Salir y borrar mis respuestas
+    again.expect(r"¿Borrar todas tus respuestas\? No se puede deshacer")
+    again.send(DOWN + ENTER)  # Sí, borrarlas (the cursor starts on "No, conservarlas")
     again.expect("Tus respuestas se han borrado. Cuídate.")
     assert again.finish() == 0
     with Store(db) as store:

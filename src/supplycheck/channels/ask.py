@@ -8,7 +8,11 @@ the caller decides what happens next.
 Every question can be answered "not sure": the answer is `unsure` where the field accepts it,
 else None (asked, not known). Help is shown on request (`?`, or a "What does this mean?"
 choice), and `←` (or a "Go back" choice, or typing `back`) asks to return to the previous
-question. Ctrl-C, Ctrl-Q and Ctrl-D ask to quit.
+question. Ctrl-C, Ctrl-Q and Ctrl-D ask to quit; `on_interrupt` is the one answer to that, for
+every prompt of both channels (save and quit, keep going, or delete).
+
+No clinical question has a default answer: without an earlier answer the cursor starts on a line
+that is not an answer, and Enter does nothing there, so every answer is an explicit choice.
 
 Numbers are typed as text and read by small pure functions (`parse_weight_g`,
 `parse_age_days`, `parse_duration`, `parse_number`), checked against the question's range.
@@ -276,11 +280,16 @@ def format_number(question: Question, value: int | float) -> str:
 LABELS: dict[Audience, dict[str, str]] = Words({
     "parent": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None of these",
                "help": "What does this mean?", "back": "← Go back"},
-    "clinical": {"yes": "Yes", "no": "No", "unsure": "Unknown", "none": "None",
+    "clinical": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None",
                  "help": "Help", "back": "← Back"},
 })
 
 _HELP, _BACK, _QUIT, _UNSURE, _NONE = "\0help", "\0back", "\0quit", "\0unsure", NONE_OF_THESE
+_CHOOSE = "\0choose"  # the line the cursor starts on: not an answer
+CHOOSE_LABEL = "(↑ ↓ to choose an answer, then Enter)"
+
+# Units as words, for the hints under number questions ("grams, 400–6500")
+UNIT_WORDS = {"g": "grams", "days": "days", "weeks": "weeks", "hours": "hours"}
 
 
 def unsure_value(question: Question) -> str | None:
@@ -298,7 +307,7 @@ def number_hint(question: Question, audience: Audience) -> str:
     """How to type a number for this question."""
     unit = question.unit
     if audience == "clinical":
-        return f"{tr(unit)}, {_fmt(question.min)}–{_fmt(question.max)}".strip(", ")
+        return f"{tr(UNIT_WORDS.get(unit, unit))}, {_fmt(question.min)}–{_fmt(question.max)}".strip(", ")
     if unit == "g":
         return tr("for example 3400 g, 3.4 kg or 7 lb 8 oz")
     if unit == "days" and question.id in DATE_OF_BIRTH_FIELDS:
@@ -377,9 +386,12 @@ def ask(rulebase: Any, question: Question, *, audience: Audience = "parent", def
         return Answer.given(raw)
 
 
-def _keys(allow_back: bool, *, typing: bool = False) -> Any:
+def _keys(allow_back: bool, *, typing: bool = False, check: Any = None) -> Any:
     """Extra keys: ? for help (in a text prompt, only as the first character), ← to go back
-    (list prompts), Ctrl-D to quit (in a text prompt, only when nothing is typed)."""
+    (list prompts), Ctrl-D to quit (in a text prompt, only when nothing is typed). In a list,
+    Enter does nothing on the line that is not an answer. In a text prompt, `check(text)`
+    returns a message when the text cannot be used: Enter then shows the message and clears
+    the text, so that the next try starts afresh."""
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -401,7 +413,38 @@ def _keys(allow_back: bool, *, typing: bool = False) -> Any:
     def _quit(event: Any) -> None:
         event.app.exit(result=_QUIT)
 
+    if not typing:
+        @kb.add("enter", eager=True, filter=Condition(_on_choose_line))
+        def _not_an_answer(event: Any) -> None:
+            pass  # no answer is chosen for anyone: the cursor must be moved to one
+
+    if check is not None:
+        @kb.add("enter", eager=True)
+        def _enter(event: Any) -> None:
+            from prompt_toolkit.validation import ValidationError
+
+            buffer = event.current_buffer
+            message = check(buffer.text)
+            if message is None:
+                buffer.validate_and_handle()
+                return
+            buffer.reset()  # the refused text goes: the next try does not read "abc3,5"
+            buffer.validation_error = ValidationError(message=message)
+
     return kb
+
+
+def _on_choose_line() -> bool:
+    """Is the cursor of the running list prompt on the line that is not an answer?"""
+    from prompt_toolkit.application import get_app
+
+    for control in get_app().layout.find_all_controls():
+        if hasattr(control, "get_pointed_at"):
+            try:
+                return control.get_pointed_at().value == _CHOOSE
+            except IndexError:
+                return False
+    return False
 
 
 def _current_text() -> str:
@@ -483,9 +526,13 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
     if extras:
         choices += [Separator(" "), *extras]
     values = [v for v, _ in items]
-    # Without an earlier answer the cursor starts on "Not sure": a hurried Enter records "not
-    # known", never a "yes" that could raise or hide a red flag.
-    initial = default if default in values else next(v for v, _ in items if v in (UNSURE, _UNSURE))
+    # No default answer: without an earlier one the cursor starts on a line that is not an
+    # answer (Enter does nothing there), so a hurried Enter never records anything.
+    if default in values:
+        initial = default
+    else:
+        choices.insert(0, Choice(CHOOSE_LABEL, value=_CHOOSE))
+        initial = _CHOOSE
     prompt = questionary.select(
         message, choices=choices, default=initial, qmark=qmark, use_jk_keys=False,
         instruction=instruction, input=input, output=output)
@@ -545,20 +592,22 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
                          initial_indent="  ", subsequent_indent="  ")
     instruction = f"\n{line}\n  ›"
 
-    def validate(text: str) -> bool | str:
+    def check(text: str) -> str | None:
         w = _word(text)
         if w in HELP_WORDS or is_not_sure(text) or (allow_back and w in BACK_WORDS):
-            return True
+            return None
         try:
             parse_number(question, text, today=today)
         except InputError as exc:
-            return exc.message
-        return True
+            return f"{exc.message} (You typed: {text.strip()})" if text.strip() else exc.message
+        return None
 
     start = format_number(question, default) if isinstance(default, (int, float)) else ""
-    prompt = questionary.text(message, default=start, qmark=qmark, validate=validate,
-                              instruction=instruction, input=input, output=output)
-    raw = _run(prompt, _keys(allow_back, typing=True))
+    # No validator on the prompt: Enter checks (see `_keys`), so that a check running while
+    # typing cannot replace the message about what was refused.
+    prompt = questionary.text(message, default=start, qmark=qmark, instruction=instruction,
+                              input=input, output=output)
+    raw = _run(prompt, _keys(allow_back, typing=True, check=check))
     if raw in (_QUIT, _HELP):
         return raw
     w = _word(raw)
@@ -569,3 +618,77 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     if is_not_sure(raw):
         return None
     return parse_number(question, raw, today=today)
+
+
+# ------------------------------------------------------------------ the flows' own prompts
+
+
+def choose(message: str, choices: list[tuple[Any, str]], *, default: Any = None, search: bool = False,
+           input: Any = None, output: Any = None) -> Any:
+    """A plain list to pick from, for the flows' own questions (menus, "carry on?"): the value
+    chosen, or None when the person pressed Ctrl-C, Ctrl-Q or Ctrl-D (see `on_interrupt`)."""
+    import questionary
+    from questionary import Choice
+
+    share_default_key_bindings()
+    items = [Choice(label, value=value) for value, label in choices]
+    while True:
+        prompt = questionary.select(
+            message, choices=items, default=next((c for c in items if c.value == default), None),
+            qmark="»", use_jk_keys=False, use_search_filter=search,
+            instruction="(type to filter)" if search else " ", input=input, output=output)
+        try:
+            raw = _run(prompt, _keys(False))
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if raw == _QUIT:
+            return None
+        if raw != _HELP:  # no help here: `?` just asks again
+            return raw
+
+
+class Interrupted(str, Enum):
+    """What the person wants after Ctrl-C (or Ctrl-D)."""
+
+    pause = "pause"  # save and quit (every answer is already saved)
+    resume = "continue"  # keep going where they were
+    delete = "delete"  # quit and delete what was saved
+
+
+INTERRUPT_WORDS: dict[Audience, dict[str, str]] = Words({
+    "parent": {"title": "Paused: your answers so far are saved on this computer.",
+               "pause": "Save and quit (continue later)", "continue": "Keep going",
+               "delete": "Quit and delete my answers",
+               "sure": "Delete all your answers? This cannot be undone.",
+               "keep": "No, keep them", "yes": "Yes, delete them"},
+    "clinical": {"title": "Paused: every answer so far is saved.",
+                 "pause": "Save and quit (resume later)", "continue": "Keep going",
+                 "delete": "Delete this intake",
+                 "sure": "Delete this intake with its answers, notes and history? This cannot be undone.",
+                 "keep": "No, keep it", "yes": "Yes, delete it"},
+})
+
+
+def print_formatted_text(text: str, *, output: Any = None) -> None:
+    """One line above a prompt, through prompt_toolkit (so that tests' outputs get it too)."""
+    from prompt_toolkit import print_formatted_text as pt_print
+
+    pt_print(text, output=output)
+
+
+def on_interrupt(audience: Audience, *, input: Any = None, output: Any = None) -> Interrupted:
+    """The one answer to Ctrl-C (or Ctrl-D, Ctrl-Q) at any prompt of the screening or the
+    intake: save and quit, keep going, or delete (asked twice). A second Ctrl-C here saves and
+    quits: nothing is lost, since every answer is saved as it is given."""
+    words = INTERRUPT_WORDS[audience]
+    print_formatted_text(words["title"], output=output)
+    choice = choose(tr("What now?"),
+                    [(Interrupted.pause, words["pause"]), (Interrupted.resume, words["continue"]),
+                     (Interrupted.delete, words["delete"])], input=input, output=output)
+    if choice is None:
+        return Interrupted.pause
+    if choice is Interrupted.delete:
+        sure = choose(words["sure"], [("keep", words["keep"]), ("delete", words["yes"])],
+                      input=input, output=output)
+        return Interrupted.delete if sure == "delete" else Interrupted.resume
+    return choice

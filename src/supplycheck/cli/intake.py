@@ -15,12 +15,14 @@ from rich.text import Text
 
 from ..channels.consult import records, session, views
 from ..present.explain import explain
+from ..render.table import FORMATS, plain
 from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
-from ..storage.store import DB_ENV, Store, check_ref, default_db_path
+from ..storage.store import DB_ENV, DuplicateRefError, Store, check_ref, default_db_path
 from .. import i18n
 from .common import EXIT_STORE, EXIT_USAGE, console, printable, rules_option
 from .language import lang_option
+from .screen import with_options
 
 _CREATES_DB = {"new_command"}  # the only command that may start a new database file
 
@@ -32,15 +34,18 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), envvar=DB_ENV,
                   help="Database file (default: supplycheck.db in your user data folder; "
                        f"${DB_ENV} overrides).")
+    @click.option("--by", "author", metavar="NAME", default=None,
+                  help="Who makes the changes, for the audit trail (default: your user name).")
     @functools.wraps(func)
-    def wrapper(*args: Any, db_path: Path | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, db_path: Path | None, author: str | None, **kwargs: Any) -> Any:
         path = db_path or default_db_path()
         if func.__name__ not in _CREATES_DB and not path.exists():
             # Reading a database that is not there: say so, rather than create an empty one.
             click.echo(f"No intakes database at {path} yet: start one with `supplycheck intake new "
                        f"REF`, or check --db / ${DB_ENV}.", err=True)
             raise SystemExit(EXIT_USAGE)
-        with Store(path) as store:
+        click.get_current_context().meta["supplycheck.db"] = db_path
+        with Store(path, author=author) as store:
             if store.damaged is not None:  # reading what can be read; every write is refused
                 click.echo(f"Warning: {path}: the intakes database is damaged ({store.damaged}); "
                            "run `supplycheck intake doctor`.", err=True)
@@ -58,8 +63,14 @@ def intake_group() -> None:
     """
 
 
+def _command(rulebase: RuleBase) -> str:
+    """`supplycheck intake` with the --db and --rules this command was given, for hints."""
+    return with_options("supplycheck intake", click.get_current_context().meta.get("supplycheck.db"),
+                        rulebase)
+
+
 def _interview(store: Store, rulebase: RuleBase, ref: str) -> None:
-    session.run(store, rulebase, ref, console())
+    session.run(store, rulebase, ref, console(), command=_command(rulebase))
 
 
 @intake_group.command("new")
@@ -71,7 +82,12 @@ def new_command(ref: str, store: Store, rulebase: RuleBase) -> None:
     """Start a new intake under the reference code REF."""
     ref = check_ref(ref)
     _need_terminal()
-    record = store.create(ref, "intake", rulebase)
+    try:
+        record = store.create(ref, "intake", rulebase)
+    except DuplicateRefError as exc:
+        hint = (f"to carry on with it: {_command(rulebase)} resume {exc.ref}" if exc.kind == "intake"
+                else "choose another reference code")
+        raise click.ClickException(f"{exc}; {hint}") from None
     _interview(store, rulebase, record.ref)
 
 
@@ -85,7 +101,8 @@ def resume_command(ref: str | None, store: Store, rulebase: RuleBase) -> None:
     if ref is None:
         ref = store.latest_unfinished("intake")
         if ref is None:
-            raise click.ClickException("no unfinished intake to resume; give a reference code")
+            raise click.ClickException(f"no unfinished intake to resume in {store.path}; give a "
+                                       "reference code, or the --db FILE the intake was saved in")
     store.require(ref)
     _need_terminal()
     _interview(store, rulebase, ref)
@@ -101,15 +118,23 @@ def _need_terminal() -> None:
 
 @intake_group.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include parents' screenings saved here.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: a table on a terminal, tab-separated text when piped; csv; json.")
 @db_option
-def list_command(show_all: bool, store: Store) -> None:
-    """Saved intakes, most recently changed first, with their urgency."""
-    rows = store.list(None if show_all else "intake")
+@rules_option
+def list_command(show_all: bool, fmt: str, store: Store, rulebase: RuleBase) -> None:
+    """Saved intakes, most recently changed first: each scored now from its answers (finished
+    or not), with how complete it is."""
+    listed = records.listing(store, rulebase, None if show_all else "intake")
     out = console()
-    if not rows:
-        out.print(f"No saved intakes in {store.path}.")
+    if fmt == "table" and out.is_terminal:
+        if not listed:
+            out.print(f"No saved intakes in {store.path}.")
+            return
+        out.print(views.intake_table(listed, out.width))
         return
-    out.print(views.intake_table(rows))
+    click.echo(plain(views.LIST_COLUMNS, views.list_rows(listed), "tsv" if fmt == "table" else fmt),
+               nl=False)
 
 
 @intake_group.command("show")
@@ -130,12 +155,13 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
                        f"({rulebase.content_hash[:12]}): run `supplycheck intake rescore {ref}` to "
                        "score this intake with it.", style="yellow"))
     records.check_codes(rulebase, ref, now.stored)
-    out.print(views.findings_panel(rulebase, now.result, title="Findings"))
+    out.print(views.findings_panel(rulebase, now.result, title="Findings", completeness=now.completeness))
     out.print(views.answers_view(rulebase, now.answers, now.notes))
     if with_explain:
         out.print()
         out.rule(Text("Why", style="bold"), align="left")
-        out.print(views.explanation_view(explain(rulebase, now.result)))
+        out.print(views.explanation_view(explain(rulebase, now.result), completeness=now.completeness,
+                                         rulebase=rulebase, show_rulebase=False))
     if with_audit:
         out.print()
         out.rule(Text("Changes", style="bold"), align="left")

@@ -5,6 +5,7 @@ Parses options, calls `supplycheck.channels.parent.screen`, prints. No clinical 
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +25,19 @@ NO_TERMINAL = (
     "    supplycheck screen --answers FILE.yaml\n"
     "(examples are in examples/answers/; `supplycheck rules fields` lists every question id)."
 )
+
+
+def with_options(command: str, db_path: Path | None, rulebase: RuleBase) -> str:
+    """`command` with the --db and --rules it was given, for hints that say how to go on: a
+    hint that drops them would resume from another database, or score with other rules."""
+    from ..rulebase.loader import default_rules_dir
+
+    parts = [command]
+    if db_path is not None:
+        parts.append(f"--db {shlex.quote(str(db_path))}")
+    if Path(rulebase.directory).resolve() != default_rules_dir().resolve():
+        parts.append(f"--rules {shlex.quote(str(rulebase.directory))}")
+    return " ".join(parts)
 
 
 def _console():
@@ -64,7 +78,7 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
     from ..storage.store import Store
 
     with Store(db_path) as store:
-        term = screen.Terminal(out)
+        term = screen.Terminal(out, command=with_options("supplycheck screen", db_path, rulebase))
         outcome = screen.run(rulebase, store, term, resume=resume)
         if outcome.result is None:
             return

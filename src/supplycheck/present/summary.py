@@ -14,6 +14,15 @@ from ..rulebase.models import FieldType, Urgency
 
 Audience = Literal["parent", "clinical"]
 
+# Parents are pointed to primary sources: health services, guideline and professional bodies,
+# systematic reviews and the NIH drug database, never an encyclopaedia, blog or seed article.
+# (Source tags begin with the body's name; consultants see every source a rule names.)
+PARENT_SOURCE_BODIES = ("NHS", "WHO", "ABM", "NICE", "AAP", "Cochrane", "LactMed")
+
+
+def for_parents(tag: str) -> bool:
+    return tag.startswith(PARENT_SOURCE_BODIES)
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -106,7 +115,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
                         continue  # parents see what they said (the weights), not derived values
                     items.setdefault(f, Evidence(f, field_label(rulebase, f, audience),
                                                  answer_text(rulebase, f, v, audience)))
-                sources.extend(s for s in ex.source if s not in sources)
+                sources.extend(s for s in ex.source
+                               if s not in sources and (audience == "clinical" or for_parents(s)))
         return tuple(items.values()), tuple(sources)
 
     def urgency_of(prefix: str, code: str) -> Urgency | None:
@@ -133,7 +143,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         Contact(words(codes.referral_targets[r.to]), words(codes.urgencies[r.urgency]), r.urgency,
                 tuple(r.reasons))
         for r in result.referrals)
-    cited = list(dict.fromkeys(s for ex in result.explanations for s in ex.source))
+    cited = [tag for tag in dict.fromkeys(s for ex in result.explanations for s in ex.source)
+             if audience == "clinical" or for_parents(tag)]
     urgent = {o.field for o in result.open_questions
               if o.alone_could_raise_to is not None and o.alone_could_raise_to.rank <= Urgency.same_day.rank}
     supply = result.supply_picture

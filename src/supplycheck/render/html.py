@@ -112,7 +112,8 @@ def to_html(summary: Summary, *, made: date | None = None) -> str:
         parts.append(f'<h2>{_e(HEADINGS["sources"])}</h2><ul class="sources">{items}</ul>')
     parts.append(f'<h2>{_e(HEADINGS["about"])}</h2><p class="about">{_e(summary.disclaimer)}</p>')
     made = made or date.today()
-    parts.append(f"<footer>{_e(tr('Made on {date}').format(date=format_date(made)))} · {_e(summary.rulebase)}</footer>")
+    # no version line for parents: it stays in the consultant's letter and in the JSON
+    parts.append(f"<footer>{_e(tr('Made on {date}').format(date=format_date(made)))}</footer>")
     body = "\n".join(parts)
     return (
         f"<!DOCTYPE html>\n<html lang=\"{current_language()}\">\n<head>\n<meta charset=\"utf-8\">\n"

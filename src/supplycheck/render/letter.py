@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from .printable import printable
 from ..present import summary as summary_mod
+from ..present.completeness import Completeness
 from ..core.result import Result
 from ..i18n import current as current_language, format_date, tr
 from ..rulebase.loader import RuleBase
@@ -43,6 +44,7 @@ class LetterSource(Protocol):
     notes: dict[str | None, str]
     created_at: str
     letter_date: date
+    completeness: Completeness | None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,11 @@ class LetterView:
     answers: tuple[AnswerRow, ...]
     sources: tuple[tuple[str, str], ...]
     disclaimer: str
+    # A finished-early intake says so at the top ('' when every question that applies was asked)
+    incomplete: str = ""
+    # kind (red_flag, primary, secondary, perceived) -> what an empty section says: "None
+    # found." only when nothing unknown could show one; else which questions were not asked
+    empty: dict[str, str] = field(default_factory=dict)
 
 
 def _short(text: str) -> str:
@@ -156,6 +163,8 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         for f, note in sorted(data.notes.items(), key=lambda kv: _order(rulebase, kv[0]))
         if f is not None)
     urgency = result.urgency or Urgency.none
+    done = data.completeness
+    empty = {kind: _empty_text(rulebase, done, kind) for kind in ("red_flag", "primary", "secondary", "perceived")}
     return LetterView(
         ref=data.ref,
         letter_date=format_date(data.letter_date),
@@ -182,7 +191,20 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         answers=rows,
         sources=s.sources,
         disclaimer=s.disclaimer,
+        incomplete="" if done is None or done.complete else done.sentence(),
+        empty=empty,
     )
+
+
+def _empty_text(rulebase: RuleBase, done: Completeness | None, kind: str) -> str:
+    """What a section with no finding says: not found, or not asked."""
+    unknown = done.unknown(kind) if done is not None else ()  # type: ignore[arg-type]
+    if not unknown:
+        return "None found."
+    labels = "; ".join(summary_mod.field_label(rulebase, f, "clinical") for f in unknown)
+    return (f"None found in the answers given, but not known: {len(unknown)} question"
+            f"{'s' * (len(unknown) != 1)} that could show one {'were' if len(unknown) != 1 else 'was'} "
+            f"not asked or answered not sure ({labels}).")
 
 
 def _order(rulebase: RuleBase, field: str | None) -> int:
@@ -234,6 +256,9 @@ def to_markdown(v: LetterView) -> str:
     add(f"**{tr('Reference code:')}** {_md(v.ref)} ({tr('intake of {date}').format(date=_md(v.intake_date))})  ")
     add(f"**{tr('Rule base:')}** {_md(v.rulebase)}")
     add("")
+    if v.incomplete:
+        add(f"> **Incomplete intake.** {_md(v.incomplete)}")
+        add("")
     add(f"## {tr('Urgency:')} {_md(_words(v.urgency))}")
     add("")
     add(_md(v.urgency_text))
@@ -261,11 +286,11 @@ def to_markdown(v: LetterView) -> str:
         if parts:
             add(f"  {tr('Based on:')} {' · '.join(parts)}")
 
-    def findings(title: str, items: tuple[Item, ...]) -> None:
+    def findings(title: str, items: tuple[Item, ...], kind: str) -> None:
         add(f"### {title}")
         add("")
         if not items:
-            add(tr("None."))
+            add(_md(v.empty.get(kind, "None found.")))
             add("")
             return
         for it in items:
@@ -276,16 +301,16 @@ def to_markdown(v: LetterView) -> str:
 
     add(f"## {tr('Findings')}")
     add("")
-    findings(tr("Red flags"), v.red_flags)
+    findings(tr("Red flags"), v.red_flags, "red_flag")
     add(f"### {tr('Supply picture')}")
     add("")
     add(f"**{_md(_words(v.supply.detail))}**: {_md(v.supply.text)}  ")
     evidence(v.supply)
     add("")
-    findings(tr("Primary factors (maternal)"), v.factors_primary)
-    findings(tr("Secondary factors (milk removal)"), v.factors_secondary)
+    findings(tr("Primary factors (maternal)"), v.factors_primary, "primary")
+    findings(tr("Secondary factors (milk removal)"), v.factors_secondary, "secondary")
     if v.perceived:
-        findings(tr("Perceived signs"), v.perceived)
+        findings(tr("Perceived signs"), v.perceived, "perceived")
     add(f"### {tr('Referrals')}")
     add("")
     for r in v.referrals or (Item(tr("None.")),):
@@ -400,6 +425,9 @@ p.evidence .again { color: #78909c; font-style: italic; }
 .tag { display: inline-block; font-size: 8pt; font-weight: 700; padding: .2mm 1.5mm; border-radius: 2px;
   color: #fff; background: var(--u, #607d8b); vertical-align: 1px; margin-left: 1.5mm; text-transform: uppercase; }
 .none { color: #78909c; font-style: italic; margin: 0; }
+.none.unknown { color: #8d5a00; font-style: normal; }
+.incomplete { border: 2px solid #b26a00; background: #fff8e1; padding: 2.5mm 4mm; margin: 0 0 4mm;
+  break-inside: avoid; }
 ul.plain { margin: 0; padding-left: 5mm; }
 ul.plain li { margin: 0 0 .8mm; }
 .note { white-space: pre-wrap; background: #fffde7; border: 1px solid #fff59d; padding: 2mm 3mm; margin: 0 0 2mm; }
@@ -457,9 +485,11 @@ def _tag(urgency: str) -> str:
             f'{_e(_words(urgency))}</span>')
 
 
-def _findings_html(items: tuple[Item, ...], shown: set[tuple[str, str]], css: str = "") -> str:
+def _findings_html(items: tuple[Item, ...], shown: set[tuple[str, str]], css: str = "",
+                   empty: str = "None found.") -> str:
     if not items:
-        return f'<p class="none">{_e(tr("None."))}</p>'
+        unknown = "" if empty == "None found." else " unknown"
+        return f'<p class="none{unknown}">{_e(empty)}</p>'
     out = [f'<ul class="findings {css}">']
     for it in items:
         src = f' <span class="src">[{_e(", ".join(it.sources))}]</span>' if it.sources else ""
@@ -496,6 +526,9 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
     add(f'<section class="addressee" id="recipient" data-recipient="{_e(v.recipient)}">'
         f'<div class="label">{_e(tr("To"))}</div><div class="who">{_e(v.recipient_text)}</div></section>')
 
+    if v.incomplete:
+        add(f'<section class="incomplete" id="incomplete"><strong>Incomplete intake.</strong> '
+            f'{_e(v.incomplete)}</section>')
     add(f'<section class="urgency" id="urgency" style="--u:{colour}">')
     add(f'<h1 class="level">{_e(tr("Urgency:"))} {_e(_words(v.urgency))}</h1>')
     add(f'<p class="level-text">{_e(v.urgency_text)}</p>')
@@ -515,15 +548,15 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
     add(f'<section id="findings"><h2>{_e(tr("Findings"))}</h2>')
     add(f"<h3>{_e(tr('Red flags'))}</h3>")
     shown: set[tuple[str, str]] = set()
-    add(_findings_html(v.red_flags, shown, "red"))
+    add(_findings_html(v.red_flags, shown, "red", v.empty.get("red_flag", "None found.")))
     add(f"<h3>{_e(tr('Supply picture'))}</h3>")
     src = f' <span class="src">[{_e(", ".join(v.supply.sources))}]</span>' if v.supply.sources else ""
     add(f'<ul class="findings"><li><div class="finding">{_e(_words(v.supply.detail).capitalize())}: '
         f'{_e(v.supply.text)}{src}</div>{_evidence_html(v.supply, shown)}</li></ul>')
     add(f"<h3>{_e(tr('Primary factors (maternal)'))}</h3>")
-    add(_findings_html(v.factors_primary, shown))
+    add(_findings_html(v.factors_primary, shown, empty=v.empty.get("primary", "None found.")))
     add(f"<h3>{_e(tr('Secondary factors (milk removal)'))}</h3>")
-    add(_findings_html(v.factors_secondary, shown))
+    add(_findings_html(v.factors_secondary, shown, empty=v.empty.get("secondary", "None found.")))
     if v.perceived:
         add(f"<h3>{_e(tr('Perceived signs'))}</h3>")
         add(_findings_html(v.perceived, shown))

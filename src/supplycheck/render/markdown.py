@@ -78,5 +78,5 @@ def to_markdown(summary: Summary, *, made: date | None = None) -> str:
         out += [f"## {HEADINGS['sources']}", ""]
         out += [f"- **{_md(t)}**: {_md(c)}" for t, c in summary.sources]
         out.append("")
-    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*{tr('Made on {date}').format(date=format_date(made or date.today()))} · {_md(summary.rulebase)}*", ""]
+    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*{tr('Made on {date}').format(date=format_date(made or date.today()))}*", ""]
     return "\n".join(out)

@@ -117,9 +117,9 @@ def summary_renderable(summary: Summary) -> RenderableType:
     if summary.sources:
         parts += [Text(""), _heading(HEADINGS["sources"])]
         parts += [_hanging("-", Text.assemble((f"{t}: ", "dim"), citation)) for t, citation in summary.sources]
+    # no version line for parents: it stays in the consultant's letter and in the JSON
     parts += [Text(""), Panel(Text(summary.disclaimer), title=HEADINGS["about"], title_align="left",
-                              border_style="dim", padding=(0, 1)),
-              Text(summary.rulebase, style="dim")]
+                              border_style="dim", padding=(0, 1))]
     return Group(*parts)
 
 

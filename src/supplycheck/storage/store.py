@@ -18,6 +18,7 @@ database of any earlier version is brought up to date when it is opened.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -161,8 +162,16 @@ def default_db_path() -> Path:
 
 
 def now() -> str:
-    """UTC time with microseconds, ISO 8601 (sorts as text)."""
+    """UTC time with microseconds, ISO 8601 with its offset, `+00:00` (sorts as text)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def current_user() -> str:
+    """The operating-system user running supplycheck ('' when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid, e.g. in some containers
+        return ""
 
 
 # --------------------------------------------------------------------------- schema
@@ -232,7 +241,12 @@ SCHEMA_V4 = """
 ALTER TABLE intake ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4)
+# Version 5: who made each change (the OS user, or the name given with --by); '' before.
+SCHEMA_V5 = """
+ALTER TABLE audit ADD COLUMN author TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 AuditWhat = Literal["answer", "note", "status"]
@@ -277,11 +291,12 @@ ABSENT: Any = _Absent()
 
 @dataclass(frozen=True)
 class AuditEntry:
-    at: str
+    at: str  # UTC, ISO 8601 with its offset (+00:00)
     what: str  # answer | note | status
     field: str | None  # None: the whole intake (intake note, status)
     old: Any  # ABSENT when there was none
     new: Any  # ABSENT when removed
+    author: str = ""  # who made the change ('' in entries from before authors were kept)
 
 
 @dataclass(frozen=True)
@@ -314,8 +329,10 @@ def _rulebase_ref(rulebase: Any) -> tuple[str, str, str]:
 class Store:
     """The saved intakes in one SQLite file (created, and migrated, when opened)."""
 
-    def __init__(self, path: Path | str | None = None):
+    def __init__(self, path: Path | str | None = None, *, author: str | None = None):
         self.path = Path(path).expanduser() if path else default_db_path()
+        # who the audit trail names for every change made through this store
+        self.author = (author or "").strip() or current_user()
         self.conn, self.read_only = _connect_private(self.path)
         self.conn.row_factory = sqlite3.Row
         self.damaged: str | None = None
@@ -412,8 +429,8 @@ class Store:
 
     def _audit(self, db: sqlite3.Connection, ref: str, at: str, what: str, field: str,
                old: str | None, new: str | None) -> None:
-        db.execute("INSERT INTO audit (ref, at, field, old, new, what) VALUES (?, ?, ?, ?, ?, ?)",
-                   (ref, at, field, old, new, what))
+        db.execute("INSERT INTO audit (ref, at, field, old, new, what, author) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (ref, at, field, old, new, what, self.author))
 
     # -- intakes
 
@@ -477,15 +494,18 @@ class Store:
             "ORDER BY updated_at DESC LIMIT 1", (kind,)).fetchone()
         return None if row is None else row["ref"]
 
-    def finish(self, ref: str) -> None:
-        """Mark the intake finished (it can still be changed; it is no longer "unfinished")."""
+    def finish(self, ref: str, *, not_asked: int = 0) -> None:
+        """Mark the intake finished (it can still be changed; it is no longer "unfinished").
+        `not_asked`: questions that apply and were not asked; the audit trail then says the
+        intake was finished early."""
         at = now()
+        status = f"finished early ({not_asked} not asked)" if not_asked else "finished"
         with self._write() as db:
             self._require(db, ref)
             cur = db.execute("UPDATE intake SET finished_at = ?, updated_at = ? "
                              "WHERE ref = ? AND finished_at IS NULL", (at, at, ref))
             if cur.rowcount:
-                self._audit(db, ref, at, "status", "status", _dump("open"), _dump("finished"))
+                self._audit(db, ref, at, "status", "status", _dump("open"), _dump(status))
 
     def reopen(self, ref: str) -> None:
         at = now()
@@ -624,7 +644,7 @@ class Store:
         rows = self.conn.execute("SELECT * FROM audit WHERE ref = ? ORDER BY id", (ref,)).fetchall()
         return [AuditEntry(r["at"], r["what"],
                            None if r["what"] == "status" or r["field"] == INTAKE_NOTE else r["field"],
-                           _load(r["old"]), _load(r["new"]))
+                           _load(r["old"]), _load(r["new"]), r["author"])
                 for r in rows]
 
 

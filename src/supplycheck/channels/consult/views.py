@@ -17,10 +17,12 @@ from ...render.printable import printable
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
-from ...storage.store import ABSENT, AuditEntry, IntakeRecord
+from ...storage.store import ABSENT, AuditEntry
 from ...present.summary import answer_text, field_label
+from ...present.completeness import Completeness, Kind
 from ...present.explain import Reasoning
-from .records import Current, Rescored, local_time
+from ...render.table import Column, rich_table
+from .records import Current, Listed, Rescored, local_time
 
 URGENCY_STYLE = {
     "emergency": "bold white on red",
@@ -51,14 +53,33 @@ def _clinical(table: dict[Any, Any], code: Any) -> str:
 # --------------------------------------------------------------------------- the live panel
 
 
-def findings_panel(rulebase: RuleBase, result: Result, *, title: str | None = None,
-                   subtitle: str | None = None) -> Panel:
-    """Red flags, factors, supply picture, referrals and urgency, one line each."""
+KIND_LABELS: dict[str, str] = {"red_flag": "red flag", "primary": "primary factor",
+                               "secondary": "secondary factor", "perceived": "perceived sign"}
+
+
+def nothing_found(kind: Kind, completeness: Completeness | None) -> Text:
+    """What an empty row says: found nothing in what was asked, or could not know (questions
+    that could show one were not asked or answered "not sure")."""
+    if completeness is None:
+        return Text("none so far", style="dim")
+    unknown = completeness.unknown(kind)
+    if not unknown:
+        return Text("none found", style="dim")
+    n = len(unknown)
+    return Text(f"none found, but not known: {n} question{'s' * (n != 1)} not asked or not sure "
+                f"could show a {KIND_LABELS[kind]}", style="yellow")
+
+
+def findings_panel(rulebase: RuleBase, result: Result, *, title: str = "Findings so far",
+                   subtitle: str | None = None, completeness: Completeness | None = None) -> Panel:
+    """Red flags, factors, supply picture, referrals and urgency; long clinical wording wraps
+    (it is never cut short). With `completeness`, an empty row says whether nothing was found
+    or nothing could be known."""
     codes = rulebase.codes
     title = title or tr("Findings so far")
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold", no_wrap=True, width=10)
-    grid.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+    grid.add_column(overflow="fold", ratio=1)
     if result.status == "error":
         for e in result.errors:
             grid.add_row(tr("Error"), Text(f"{e.field}: {e.message}", style="red"))
@@ -71,12 +92,12 @@ def findings_panel(rulebase: RuleBase, result: Result, *, title: str | None = No
             grid.add_row(tr("Red flags") if i == 0 else "",
                          Text.assemble(("● ", "red"), _clinical(codes.red_flags, code)))
     else:
-        grid.add_row(tr("Red flags"), Text(tr("none so far"), style="dim"))
+        grid.add_row(tr("Red flags"), nothing_found("red_flag", completeness))
     for category in ("primary", "secondary"):
         names = [_short(_clinical(codes.factors, f.id)) for f in result.factors
                  if f.category.value == category]
         grid.add_row(tr("Primary") if category == "primary" else tr("Secondary"),
-                     Text("; ".join(names)) if names else Text(tr("none so far"), style="dim"))
+                     Text("; ".join(names)) if names else nothing_found(category, completeness))  # type: ignore[arg-type]
     if result.perceived_signs:
         grid.add_row(tr("Perceived"), "; ".join(_short(_clinical(codes.perceived_signs, c))
                                             for c in result.perceived_signs))
@@ -120,9 +141,29 @@ def _indent(renderable: RenderableType, level: int) -> Padding:
     return Padding(renderable, (0, 0, 0, 2 * level))
 
 
-def explanation_view(reasoning: Reasoning) -> RenderableType:
+def unknowns_view(rulebase: RuleBase, completeness: Completeness, result: Result | None = None) -> RenderableType:
+    """What is not known and matters: for each kind of finding, the questions not asked (or
+    answered "not sure") that could still show one."""
+    parts: list[RenderableType] = [Text(completeness.sentence(), style="bold yellow" if not completeness.complete else "")]
+    found = {"red_flag": bool(result and result.red_flags),
+             "primary": bool(result and any(f.category.value == "primary" for f in result.factors)),
+             "secondary": bool(result and any(f.category.value == "secondary" for f in result.factors)),
+             "perceived": bool(result and result.perceived_signs)}
+    for kind, label in KIND_LABELS.items():
+        fields = completeness.unknown(kind)  # type: ignore[arg-type]
+        if not fields:
+            continue
+        more = "more " if found[kind] else ""
+        parts.append(_indent(Text.assemble(
+            (f"Could show {more}{label}s: ", "bold"),
+            "; ".join(f"{field_label(rulebase, f, 'clinical')} [{f}]" for f in fields)), 1))
+    return Group(*parts)
+
+
+def explanation_view(reasoning: Reasoning, *, completeness: Completeness | None = None,
+                     rulebase: RuleBase | None = None, show_rulebase: bool = True) -> RenderableType:
     """Each finding with the rules behind it (their answers, derived values and sources), then
-    the open questions and the sources cited."""
+    the open questions, what was not asked, and the sources cited."""
     parts: list[RenderableType] = [
         Text.assemble((tr("Urgency:") + " ", "bold"), urgency_label(reasoning.urgency), "  ",
                       reasoning.urgency_text)]
@@ -168,33 +209,64 @@ def explanation_view(reasoning: Reasoning) -> RenderableType:
                                           style="dim"), 4))
     parts.append(Text("\n" + tr("Unanswered questions that could raise the urgency"), style="bold underline"))
     if not reasoning.open_questions:
-        parts.append(_indent(Text(tr("none"), style="dim"), 1))
+        most = reasoning.urgency == "emergency"
+        parts.append(_indent(Text("none: the urgency is already the highest" if most else tr("none"),
+                                  style="dim"), 1))
     for o in reasoning.open_questions:
         parts.append(_indent(Text.assemble(("? ", "yellow"), (o.label, "bold"), (f" [{o.field}]", "dim"),
                                            f"  ({o.section})  " + tr("could raise to") + " ",
                                            urgency_label(o.could_raise_to),
                                            (f"  {tr('rules:')} {', '.join(o.rules)}", "dim")), 1))
+    if completeness is not None and rulebase is not None:
+        parts.append(Text("\nNot asked or not known", style="bold underline"))
+        if completeness.unknowns:
+            parts.append(_indent(unknowns_view(rulebase, completeness), 1))
+        else:
+            parts.append(_indent(Text(completeness.sentence() + " Nothing left unknown could show "
+                                      "another finding.", style="dim"), 1))
     if reasoning.sources:
         parts.append(Text("\n" + tr("Sources"), style="bold underline"))
         for tag, citation in reasoning.sources:
             parts.append(_indent(Text.assemble((tag, "bold"), "  ", citation), 1))
-    parts.append(Text(f"\n{tr('Rule base')} {reasoning.rulebase}", style="dim"))
+    if show_rulebase:
+        parts.append(Text(f"\n{tr('Rule base')} {reasoning.rulebase}", style="dim"))
     return Group(*parts)
 
 
 # --------------------------------------------------------------------------- records
 
 
-def intake_table(records: Iterable[IntakeRecord]) -> Table:
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    for col in ("Reference", "Kind", "Created", "Last change", "Status", "Answers", "Urgency",
-                "Rule base"):
-        table.add_column(col, no_wrap=True)
-    for r in records:
-        table.add_row(r.ref, r.kind, local_time(r.created_at), local_time(r.updated_at),
-                      "finished" if r.finished else "open", str(r.answered),
-                      urgency_label(r.urgency), r.result_rulebase_version or r.rulebase_version)
-    return table
+def _urgency_code(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+# The list's columns, most important first; on a narrow terminal the highest `priority` goes first.
+LIST_COLUMNS: tuple[Column, ...] = (
+    Column("ref", "Reference", keep=True),
+    Column("urgency", "Urgency", keep=True,
+           show=lambda u: words(u).upper() if u else "not scored",
+           style=lambda u: URGENCY_STYLE.get(_urgency_code(u), "dim")),
+    Column("status", "Status", priority=1),
+    Column("kind", "Kind", priority=3),
+    Column("answered", "Answers", priority=4),
+    Column("updated_at", "Last change", priority=2, show=local_time),
+    Column("created_at", "Created", priority=5, show=local_time),
+    Column("rulebase", "Rule base", priority=6),
+)
+
+
+def list_rows(listed: Iterable[Listed]) -> list[dict[str, Any]]:
+    """One row per saved record, with raw values (codes, ISO times) for CSV and JSON."""
+    return [{"ref": item.record.ref,
+             "urgency": item.result.urgency.value if item.result.status == "scored" and item.result.urgency else None,
+             "status": item.completeness.short(), "kind": item.record.kind,
+             "answered": item.record.answered, "updated_at": item.record.updated_at,
+             "created_at": item.record.created_at, "rulebase": item.result.rulebase.version}
+            for item in listed]
+
+
+def intake_table(listed: Iterable[Listed], width: int) -> Table:
+    return rich_table(LIST_COLUMNS, list_rows(listed), width)
 
 
 def header(now: Current) -> Text:
@@ -205,7 +277,9 @@ def header(now: Current) -> Text:
         f"  created {local_time(r.created_at)} · last change {local_time(r.updated_at)} · ",
         ("finished" if r.finished else "open", "bold"),
         f"\nScored {local_time(stored.at)} with rule base {stored.rulebase_name} "
-        f"{stored.rulebase_version} ({stored.rulebase_hash[:12]})")
+        f"{stored.rulebase_version} ({stored.rulebase_hash[:12]})\n")
+    done = now.completeness
+    text.append(done.sentence(), style="bold yellow" if done.finished_early else "")
     return text
 
 
@@ -232,9 +306,24 @@ def answers_view(rulebase: RuleBase, answers: dict[str, Any], notes: dict[str | 
     return Group(*parts)
 
 
+def utc_time(iso: str) -> str:
+    """A stored time as UTC with its offset, to the second: `2026-12-02 00:31:05+00:00`."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is None:  # written without an offset: stored times are UTC
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(sep=" ", timespec="seconds")
+
+
 def audit_table(rulebase: RuleBase, entries: Iterable[AuditEntry]) -> Table:
+    """Every change: when (UTC, with the offset), who, what, and the values before and after."""
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    for col in ("Time", "Change", "Field", "Before", "After"):
+    table.add_column("Time (UTC)", no_wrap=True)
+    for col in ("By", "Change", "Field", "Before", "After"):
         table.add_column(col, overflow="fold")
 
     def shown(e: AuditEntry, value: Any) -> Text:
@@ -245,7 +334,7 @@ def audit_table(rulebase: RuleBase, entries: Iterable[AuditEntry]) -> Table:
         return Text(str(value))
 
     for e in entries:
-        table.add_row(local_time(e.at) + e.at[16:19], e.what,
+        table.add_row(utc_time(e.at), e.author or Text("not recorded", style="dim"), e.what,
                       e.field or ("(intake)" if e.what == "note" else ""), shown(e, e.old),
                       shown(e, e.new))
     return table

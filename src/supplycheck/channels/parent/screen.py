@@ -26,7 +26,8 @@ from ...i18n import format_datetime, tr
 from ...present import summary as summary_mod
 from ...storage.atomic import write_atomic
 from ...storage.store import Store
-from ..ask import Action, ask
+from ..ask import Action, Interrupted, ask, choose, on_interrupt
+from ...present.completeness import questions_left
 from ...errors import FieldError, IntakeError, SupplycheckError
 from ...core.evaluate import evaluate
 from ...core.intake import parse_intake
@@ -73,6 +74,7 @@ class Terminal:
     input: Any = None
     output: Any = None
     today: date | None = None
+    command: str = "supplycheck screen"  # how this screening was started, with --db and --rules
 
     def prompt_kwargs(self) -> dict[str, Any]:
         return {"input": self.input, "output": self.output}
@@ -88,15 +90,19 @@ class Outcome:
 
 # ------------------------------------------------------------------ what is shown
 
+def _minutes(questions: int) -> int:
+    return max(1, round(questions * SECONDS_PER_QUESTION / 60))
+
+
 def welcome(rulebase: RuleBase) -> Panel:
-    n = len(interview.questions_to_ask(rulebase, {}))
-    minutes = max(2, round(n * SECONDS_PER_QUESTION / 60))
+    fewest, most = questions_left(rulebase, {})
     body = Text()
-    body.append(tr("A few plain questions about your baby, feeding and you. At the end you get a "
-                   "short summary: whether what you see is usually normal, what may be affecting "
-                   "your milk supply, who to see and how soon.") + "\n\n")
-    body.append(tr("It takes about {minutes} minutes; many questions are skipped if they don't "
-                   "apply. Your answers stay on this computer: nothing is sent anywhere.").format(minutes=minutes) + "\n\n")
+    body.append("Plain questions about your baby, feeding and you. At the end you get a "
+                "short summary: whether what you see is usually normal, what may be affecting "
+                "your milk supply, who to see and how soon.\n\n")
+    body.append(f"Between {fewest} and {most} questions, depending on your answers (about "
+                f"{_minutes(fewest)} to {_minutes(most)} minutes): questions that don't apply are "
+                "skipped. Your answers stay on this computer: nothing is sent anywhere.\n\n")
     body.append(rulebase.meta.disclaimer.parent.strip(), style="bold")
     body.append("\n\n")
     body.append(tr("Keys: "), style="bold")
@@ -106,11 +112,23 @@ def welcome(rulebase: RuleBase) -> Panel:
                  title_align="left", padding=(0, 1))
 
 
-def section_header(progress: interview.Progress) -> Rule:
-    left = progress.remaining
-    more = tr("last question") if left == 0 else tr("about {n} questions to go").format(n=left + 1)
-    return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + more, "dim")),
+def to_go(left: tuple[int, int]) -> str:
+    """`12 questions to go`, or `12 to 20 questions to go` while skip logic may still cut some."""
+    fewest, most = left
+    if most <= 1:
+        return tr("last question")
+    return f"{most} questions to go" if fewest == most else f"{fewest} to {most} questions to go"
+
+
+def section_header(progress: interview.Progress, left: tuple[int, int]) -> Rule:
+    return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + to_go(left), "dim")),
                 align="left")
+
+
+def progress_mark(position: int, left: tuple[int, int]) -> str:
+    """`[3/41–57]`: this question's number, and how many there will be in all."""
+    fewest, most = (position - 1 + n for n in left)
+    return f"[{position}/{most}]" if fewest == most else f"[{position}/{fewest}–{most}]"
 
 
 def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary_mod.Summary:
@@ -242,23 +260,7 @@ class Screening:
 
 def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, default: str | None = None) -> str | None:
     """A plain list prompt for the flow's own questions; None on Ctrl-C / Ctrl-D."""
-    import questionary
-    from questionary import Choice
-
-    from ..ask import _HELP, _QUIT, _keys, _run
-
-    while True:
-        prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],
-                                    default=default, qmark="»", use_jk_keys=False, instruction=" ",
-                                    **term.prompt_kwargs())
-        try:
-            raw = _run(prompt, _keys(False))
-        except (KeyboardInterrupt, EOFError):
-            return None
-        if raw == _QUIT:
-            return None
-        if raw != _HELP:  # no help here: `?` just asks again
-            return raw
+    return choose(message, choices, default=default, **term.prompt_kwargs())
 
 
 def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool) -> Screening:
@@ -273,7 +275,9 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
         resume = choice != "new"
     if resume:
         if latest is None:
-            term.console.print(tr("There is no unfinished screening to continue, so let's start a new one.") + "\n")
+            term.console.print(Text(tr("There is no unfinished screening to continue in {path}, so let's start "
+                                       "a new one. (A screening saved elsewhere needs the same --db FILE it "
+                                       "was started with.)").format(path=store.path) + "\n"))
         else:
             screening = Screening(rulebase, store, latest, store.answers(latest), store.history(latest))
             stale = screening.drop_invalid_answers()
@@ -312,12 +316,13 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
         if question is None:
             break
         progress = interview.progress(rulebase, screening.answers, question)
+        left = questions_left(rulebase, screening.answers)
         if progress.section.id != section:
             section = progress.section.id
             console.print()
-            console.print(section_header(progress))
+            console.print(section_header(progress, left))
         answer = ask(rulebase, interview.as_asked(rulebase, question, screening.answers), audience="parent", default=screening.defaults.get(question.id),
-                     allow_back=bool(screening.history), qmark=f"[{progress.position}/{progress.total}]",
+                     allow_back=bool(screening.history), qmark=progress_mark(len(screening.answers) + 1, left),
                      today=term.today, **term.prompt_kwargs())
         if answer.action is Action.back:
             screening.back()
@@ -325,10 +330,10 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             continue
         if answer.action is Action.quit:
             choice = _quit_choice(term, screening)
-            if choice == "continue":
+            if choice is Interrupted.resume:
                 section = None
                 continue
-            if choice == "discard":
+            if choice is Interrupted.delete:
                 if screening.ref is not None:
                     store.delete(screening.ref)
                     console.print("\n" + tr("Your answers have been deleted. Take care."))
@@ -350,7 +355,14 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             choice = _choose(tr("Carry on with the questions?"),
                              [("stop", tr("No, stop here and show my summary")),
                               ("continue", tr("Yes, carry on"))], term, default="stop")
-            if choice is None:
+            if choice is None:  # Ctrl-C: the same choice as at any question
+                choice = {Interrupted.resume: "continue", Interrupted.delete: "delete"}.get(
+                    _quit_choice(term, screening), "pause")
+            if choice == "delete":
+                store.delete(screening.ref)
+                console.print("\nYour answers have been deleted. Take care.")
+                return Outcome(Ending.discarded, None)
+            if choice == "pause":
                 _paused_message(term, screening)
                 return Outcome(Ending.paused, screening.ref)
             if choice == "stop":
@@ -375,20 +387,17 @@ def quiet_garbage_collector() -> None:
     gc.freeze()
 
 
-def _quit_choice(term: Terminal, screening: Screening) -> str:
+def _quit_choice(term: Terminal, screening: Screening) -> Interrupted:
+    """Ctrl-C: the one menu every prompt offers (nothing to save before the first answer)."""
     if not screening.answers:
-        return "discard"
-    term.console.print("\n" + tr("Your answers so far are saved on this computer."))
-    choice = _choose(tr("What would you like to do?"),
-                     [("pause", tr("Save and quit (continue later)")),
-                      ("continue", tr("Keep going with the questions")),
-                      ("discard", tr("Quit and delete my answers"))], term)
-    return choice or "pause"
+        return Interrupted.delete
+    term.console.print()
+    return on_interrupt("parent", **term.prompt_kwargs())
 
 
 def _paused_message(term: Terminal, screening: Screening) -> None:
     term.console.print(Text.assemble("\n" + tr("Saved. To continue later, run: "),
-                                     ("supplycheck screen --resume", "bold")))
+                                     (f"{term.command} --resume", "bold")))
     result = screening.result() if screening.answers else None
     if result is not None and result.status == "scored" and result.red_flags:
         # what to do and how soon, in the rule base's words: a pause must not bury it
