@@ -195,7 +195,9 @@ def _rule_urgency(rule_id: str) -> str:
     return RB.rules_by_id[rule_id].model.urgency.value
 
 
-@pytest.mark.xfail(strict=True, reason=(
+# Not strict: hypothesis finds this counterexample in most runs, not in every one, and a
+# strict mark would then fail CI on a gap that is still there.
+@pytest.mark.xfail(strict=False, reason=(
     "known gap: the perceived-sign rules hold back with `unless objective_low_intake`, which passes "
     "when a nappy count is unknown; e.g. day 3, weighed today at birth weight, 3 wet nappies -> "
     "possible_low_supply, nappies forgotten -> 'wakes at night' called usually normal. "
