@@ -106,7 +106,10 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
     # A step that another one makes redundant is left out ("weigh within 2 days" under "see a
     # doctor today"), so the advice never contradicts its own urgency.
     superseded = {s for code in steps for s in codes.next_steps[code].supersedes}
-    steps = {code: step for code, step in steps.items() if code not in superseded}
+    steps = {code: step for code, step in steps.items()
+             if code not in superseded and _applies(rulebase, f"next_step:{code}", facts)}
+    safety_net = [NextStep(code=code, text=entry.parent) for code, entry in codes.safety_net.items()
+                  if _applies(rulebase, f"safety_net:{code}", facts)]
 
     return Result(
         id=intake.id,
@@ -120,10 +123,17 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
         referrals=referral_list,
         next_steps=list(steps.values()),
         rulebase=rulebase_ref(rulebase),
+        safety_net=safety_net,
         explanations=[_explain(r, evidence[r.id]) for r in by_urgency] if explain else [],
         open_questions=open_questions(rulebase, facts, {r.id for r in fired}, urgency) if explain else [],
         warnings=intake.warnings,
     )
+
+
+def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:
+    """A next step or safety-net item applies unless its condition is definitely false."""
+    cond = rulebase.code_conditions.get(key)
+    return cond is None or C.truth(cond, facts, rulebase.definitions) is not False
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,6 +144,8 @@ def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) 
         for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
             if name in facts:
                 evidence.setdefault(name, facts[name])
+            elif leaf.op == "known" and leaf.value is False and name in rulebase.questions:
+                evidence.setdefault(name, None)  # "not known" is the evidence (worst plausible age)
     return evidence
 
 
@@ -177,7 +189,8 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
         for answer in unknown:
             best, rules, alone = found.get(answer, (rule_urgency, [], None))
             best = min(best, rule_urgency, key=lambda u: u.rank)
-            if len(unknown) == 1:
+            if len(unknown) == 1 or (rule_urgency.rank <= Urgency.same_day.rank
+                                     and _alone_could_decide(rulebase, rule.condition, facts, answer)):
                 alone = rule_urgency if alone is None else min(alone, rule_urgency, key=lambda u: u.rank)
             if rule.id not in rules:
                 rules.append(rule.id)
@@ -185,3 +198,23 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
     order = list(rulebase.questions)
     return [OpenQuestion(field=f, could_raise_to=u, rules=rules, alone_could_raise_to=alone)
             for f, (u, rules, alone) in sorted(found.items(), key=lambda kv: (kv[1][0].rank, order.index(kv[0])))]
+
+
+def _alone_could_decide(rulebase: RuleBase, cond: C.Condition, facts: Mapping[str, Any], answer: str) -> bool:
+    """Whether some answer to `answer`, the others staying as they are, makes `cond` definitely
+    true (an unsure fever with an unknown temperature alone could make it an emergency). Only
+    for answers no derived value is computed from; the others count as alone when they are a
+    rule's only unknown."""
+    if any(answer in s.inputs for s in rulebase.symbols.values()):
+        return False
+    sym = rulebase.symbols[answer]
+    if sym.kind == "multi":
+        candidates: list[Any] = [[code] for code in sym.values]
+    elif sym.numeric:
+        limits = {leaf.value for leaf in C.leaves(cond, rulebase.definitions)
+                  if leaf.field == answer and isinstance(leaf.value, (int, float))}
+        candidates = [t + d for t in limits for d in (-0.01, 0, 0.01)
+                      if (sym.min is None or t + d >= sym.min) and (sym.max is None or t + d <= sym.max)]
+    else:
+        candidates = list(sym.values)
+    return any(C.truth(cond, {**facts, answer: v}, rulebase.definitions) is True for v in candidates)

@@ -17,7 +17,10 @@ as `a;b`), `.jsonl` (one object a line), `.json` (an array of objects), `-` (JSO
 input). A line that cannot be parsed becomes an error result naming the file and line; a record
 with bad values becomes an error result naming each field, the value and what is allowed.
 A file with identifying columns (name, e-mail, phone, address, postcode, date of birth, health
-service or record numbers, free text) is refused unless those columns are dropped explicitly.
+service or record numbers, free text) is refused unless those columns are dropped explicitly
+(IdentifyingColumnsError), and so is a file with an identifying value in any cell that is read
+(IdentifyingValuesError: column and lines, never the value; see supplycheck.privacy). A file
+that cannot be read at all raises InputError. A refused run writes nothing.
 
 CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
 
@@ -30,6 +33,7 @@ CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
     referrals            to:urgency;...           (most urgent first)
     referral_reasons     to:reason,reason;...
     next_steps           codes (the wording is in the JSONL output)
+    safety_net           codes of the signs to call now or get same-day help for (wording in JSONL)
     error_fields         fields of an error result (`record` for a line that cannot be parsed)
     error_messages       the messages, joined with " | " (a message may contain ';')
     rulebase.name, rulebase.version, rulebase.hash
@@ -38,7 +42,7 @@ Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@
 carriage return) are prefixed with `'`.
 """
 
-from .problems import IdentifyingColumnsError, InputError, ParseProblem
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError, ParseProblem
 from .readers import Record, read_intakes
 from .run import score_files
 from .scoring import Scorer, contract_dict
@@ -47,7 +51,7 @@ from .workers import score_records
 from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
 
 __all__ = [
-    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "InputError", "OutputError",
+    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "InputError", "OutputError",
     "ParseProblem", "Record", "Scorer", "Summary", "contract_dict", "flatten", "read_intakes",
     "score_files", "score_records",
 ]

@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,13 +26,39 @@ _worker: Scorer | None = None
 _worker_error: Exception | None = None
 
 
-def _init_worker(rules_dir: str, content_hash: str) -> None:
-    """Once per worker process: ignore Ctrl-C (the main process stops the run), load the rule
-    base, check it is the one the run started with."""
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the main process ends, even by `kill -9` (which leaves it no
+    chance to stop its workers): Linux delivers SIGKILL on the parent's death; elsewhere a
+    thread watches the parent's process id."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(rules_dir: str, content_hash: str, lang: str, parent: int) -> None:
+    """Once per worker process: end with the main process, ignore Ctrl-C (the main process
+    stops the run), load the rule base, check it is the one the run started with."""
     global _worker, _worker_error
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        rulebase = load_rulebase(rules_dir)
+        rulebase = load_rulebase(rules_dir, lang=lang)  # the run's language, for `text` fields
         if rulebase.content_hash != content_hash:
             raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
         _worker = Scorer(rulebase)
@@ -117,7 +144,8 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
         return
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
-        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
+        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash, rulebase.lang,
+                                            os.getpid()))
     try:
         pending: deque[tuple[Any, int, Future]] = deque()
 
@@ -142,8 +170,13 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
             yield (tag, n, *future.result())
     except BrokenProcessPool as exc:
         raise SupplycheckError(f"a worker process stopped unexpectedly ({exc}); no output was written") from None
-    finally:
+    except KeyboardInterrupt:
         executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        # Waiting (for at most the chunks in flight) lets the pool close its pipes before the
+        # interpreter's exit hook uses them: no "Exception ignored" noise on a failed write.
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, Any]], *,

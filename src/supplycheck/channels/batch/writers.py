@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ from .problems import OUTPUT_FORMATS, STDIN
 CSV_COLUMNS = (
     "id", "status", "urgency", "supply_picture", "red_flags", "primary_factors",
     "secondary_factors", "factor_evidence", "perceived_signs", "referrals", "referral_reasons",
-    "next_steps", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
+    "next_steps", "safety_net", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
     "rulebase.hash",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -46,6 +47,7 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
         "referrals": ";".join(f"{r['to']}:{r['urgency']}" for r in referrals),
         "referral_reasons": ";".join(f"{r['to']}:{','.join(r['reasons'])}" for r in referrals),
         "next_steps": ";".join(s["code"] for s in result.get("next_steps") or ()),
+        "safety_net": ";".join(s["code"] for s in result.get("safety_net") or ()),
         "error_fields": ";".join(e["field"] for e in errors),
         "error_messages": " | ".join(e["message"] for e in errors),
         "rulebase.name": ref.get("name", ""),
@@ -78,12 +80,16 @@ class OutputError(SupplycheckError):
     """The output cannot be written where asked (unknown format, missing folder, an input)."""
 
 
+class OutputFormatError(SupplycheckError):
+    """An output name whose format is not known (a usage error, not a failed write)."""
+
+
 def output_format(path: str | Path) -> str:
     if str(path) == STDIN:
         return "jsonl"
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise OutputError(f"{path}: unknown output format; use .jsonl or .csv")
+        raise OutputFormatError(f"{path}: unknown output format; use .jsonl or .csv")
     return fmt
 
 
@@ -97,9 +103,18 @@ class AtomicFile:
         self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self.file: IO[str] | None = None
 
+    def _remove_stale(self) -> None:
+        """Remove temporary files left by a run that was killed (kill -9 leaves no time to)."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
+            pid = stale.name[len(self.path.name) + 2:-len(".partial")]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+
     def __enter__(self) -> IO[str]:
         if not self.path.parent.is_dir():
             raise OutputError(f"{self.path}: the folder {str(self.path.parent)!r} does not exist")
+        self._remove_stale()
         try:
             fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
@@ -124,6 +139,16 @@ class AtomicFile:
                     os.unlink(self.temp)
                 except FileNotFoundError:
                     pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 class _Unclosed:

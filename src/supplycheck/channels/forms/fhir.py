@@ -259,6 +259,29 @@ def from_response(rulebase: RuleBase, qr: Mapping[str, Any], *,
     return intake, unknown
 
 
+def answered_values(qr: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(linkId, value) of every answer in a response, and (`id`, value) of its identifiers and
+    id: what the privacy check reads. A coding gives its code and its display."""
+    ident = qr.get("identifier")
+    for i in ident if isinstance(ident, list) else [ident]:
+        if isinstance(i, Mapping) and i.get("value") is not None:
+            yield ID_FIELD, i["value"]
+    if qr.get("id") is not None:
+        yield ID_FIELD, qr["id"]
+    for item in _walk(qr.get("item") or ()):
+        link = str(item.get("linkId", ""))
+        for answer in item.get("answer") or ():
+            if not isinstance(answer, Mapping):
+                continue
+            for key, value in answer.items():
+                if not key.startswith("value"):
+                    continue
+                if isinstance(value, Mapping):
+                    yield from ((link, v) for k, v in value.items() if k in ("code", "display", "value", "reference"))
+                else:
+                    yield link, value
+
+
 # ---------------------------------------------------------------------------- results
 
 def _finding(code: str, text: str | None = None) -> dict[str, Any]:

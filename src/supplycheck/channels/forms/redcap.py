@@ -30,9 +30,10 @@ DICTIONARY_COLUMNS = (
     "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
     "Matrix Ranking?", "Field Annotation",
 )
-# Columns REDCap adds to an export on its own; never intake data.
+# Columns REDCap adds to an export on its own; never intake data. (Not `redcap_survey_identifier`:
+# it may hold a name or an e-mail address, so it is read as an unknown column and checked.)
 SYSTEM_COLUMNS = re.compile(r"^(redcap_event_name|redcap_repeat_instrument|redcap_repeat_instance|"
-                            r"redcap_data_access_group|redcap_survey_identifier|\w+_timestamp|\w+_complete)$")
+                            r"redcap_data_access_group|\w+_timestamp|\w+_complete)$")
 CHECKBOX_COLUMN = re.compile(r"^(?P<field>[a-z][a-z0-9_]*?)___(?P<code>[a-z0-9_]+)$")
 
 
