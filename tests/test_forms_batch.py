@@ -135,10 +135,73 @@ def test_identifying_data_is_refused_and_nothing_is_written(tmp_path, what):
             w.writerow({**row, extra: "Jane Doe 0612345678"})
     out = tmp_path / "out.jsonl"
     proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1")
-    assert proc.returncode == 2
+    assert proc.returncode == 3  # refused for privacy
     assert "refusing a file with identifying columns" in proc.stderr
     assert "Jane" not in proc.stderr and "0612345678" not in proc.stderr and "123" not in proc.stderr
     assert not out.exists()
+
+
+NHS_NUMBER = "943 476 5919"  # a valid check digit, as the privacy check requires
+
+
+@pytest.mark.parametrize("what, named", [
+    ("fhir_item", "'concerns' (an e-mail address)"),
+    ("fhir_identifier", "'id' (an NHS number)"),
+    ("fhir_unknown_item", "'visit_code' (a name or free text)"),
+    ("redcap_record_id", "'record_id' (an NHS number)"),
+    ("redcap_survey_identifier", "'redcap_survey_identifier' (an e-mail address)"),
+    ("odk_unknown_column", "'interviewer' (a name or free text)"),
+])
+def test_identifying_values_are_refused_by_value_naming_field_and_record(tmp_path, what, named):
+    """Privacy by value, as for plain batch files: in any item or column, the id included; the
+    refusal names field and record and never echoes the value; nothing is written."""
+    secret = {"fhir_item": "jane.doe@example.org", "fhir_identifier": NHS_NUMBER, "fhir_unknown_item": "Jane Doe",
+              "redcap_record_id": NHS_NUMBER, "redcap_survey_identifier": "jane.doe@example.org",
+              "odk_unknown_column": "Jane Doe"}[what]
+    clean = {"id": "c1", "infant_age_days": 10}
+    if what.startswith("fhir"):
+        path = tmp_path / "in.ndjson"
+        bad = fhir.to_response(RB, {"id": secret if what == "fhir_identifier" else "c2", "infant_age_days": 12})
+        if what == "fhir_item":
+            bad["item"][0]["item"].append({"linkId": "concerns", "answer": [{"valueString": secret}]})
+        elif what == "fhir_unknown_item":
+            bad["item"].append({"linkId": "visit_code", "answer": [{"valueString": secret}]})
+        path.write_text(json.dumps(fhir.to_response(RB, clean)) + "\n" + json.dumps(bad) + "\n")
+        where = "line 2"
+    else:
+        path = tmp_path / "in.csv"
+        module = redcap if what.startswith("redcap") else xlsform
+        rows = [module.to_row(RB, clean), module.to_row(RB, {**clean, "id": "c2"})]
+        extra = {"redcap_record_id": None, "redcap_survey_identifier": "redcap_survey_identifier",
+                 "odk_unknown_column": "interviewer"}[what]
+        with path.open("w", newline="") as f:
+            w = csv.DictWriter(f, [*rows[0], *([extra] if extra else [])])
+            w.writeheader()
+            w.writerow({**rows[0], **({extra: "ok"} if extra else {})})
+            w.writerow({**rows[1], **({extra: secret} if extra else {redcap.RECORD_ID: secret})})
+        where = "line 3"
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 3, proc.stderr
+    assert "refusing a file with identifying values" in proc.stderr
+    assert f"column {named} at {where}" in proc.stderr
+    assert secret not in proc.stderr and "jane" not in proc.stderr.lower() and "5919" not in proc.stderr
+    assert not out.exists()
+
+
+def test_the_tools_own_ids_are_not_taken_for_phone_numbers(tmp_path):
+    """ODK's `uuid:` instance ids (random; some have digit runs a phone number check matches)."""
+    path = tmp_path / "odk.csv"
+    rows = [xlsform.to_row(RB, {"id": f"uuid:0000000{i}-5c1e-4a2b-9d3e-1f2a3b4c5d6e", "infant_age_days": 10})
+            for i in range(1, 4)]
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["id"] for r in results(out)] == [r["meta-instanceID"] for r in rows]
 
 
 def test_fhir_output_is_risk_assessments(tmp_path):
