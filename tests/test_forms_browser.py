@@ -30,9 +30,12 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 # Cases chosen for their skip logic: breast only with lists (feeding questions shown), formula
 # only (17 questions hidden), age unknown (age-gated questions stay shown), weights known (the
-# weighing age shown). Few, to keep the test under a minute.
+# weighing age shown), the emergency first step answered "none of these" (the separate danger-sign
+# questions it answered are hidden), a previous weighing and a measured temperature (a decimal;
+# contract 1.1). Few, to keep the test near a minute.
 CASES = ["029_likely_low_supply_igt_6_weeks", "053_relactation_8_weeks", "002_fever_age_unknown_emergency",
-         "022_weight_loss_12pct_day_4_poor_latch"]
+         "022_weight_loss_12pct_day_4_poor_latch", "119_first_step_none_thriving_10_weeks",
+         "087_lighter_than_previous_weighing", "080_low_temperature_35_6"]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install '.[forms]')")
 pytestmark = [
@@ -123,13 +126,17 @@ def test_lhc_forms_fills_and_scores_like_the_contract(page, rulebase, case):
         assert {"feeds_per_day", "latch_pain", "night_feeds"} <= hidden  # formula only
     if case.startswith("002"):
         assert {"solids_or_water_before_6_months", "pregnant_again"}.isdisjoint(hidden)  # age unknown
+    if case.startswith("119"):
+        assert {"baby_breathing_difficulty", "baby_seizure", "rash_does_not_fade"} <= hidden  # answered: none
 
     response = page.evaluate('() => LForms.Util.getFormFHIRData("QuestionnaireResponse", "R4")')
     from_form, unknown = fhir.from_response(rulebase, response)
     assert unknown == []
     expected = {k: (["none"] if v == "none" else v) for k, v in intake.items()}
     assert from_form == expected
-    assert _scored(rulebase, from_form) == _scored(rulebase, intake)
+    scored = _scored(rulebase, from_form)
+    assert scored == _scored(rulebase, intake)  # urgency, red flags, referrals, safety net: all of it
+    assert scored["safety_net"]
 
 
 def test_unsure_keeps_questions_shown(page, rulebase):
