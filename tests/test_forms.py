@@ -178,7 +178,10 @@ def test_code_systems_hold_every_code_used():
     systems = {e["resource"]["url"]: {c["code"] for c in e["resource"]["concept"]} for e in bundle["entry"]}
     used = {o["valueCoding"]["code"] for i in _items(fhir.questionnaire(RB)) for o in i.get("answerOption", [])}
     assert used <= systems[fhir.ANSWERS_SYSTEM]
-    assert set(RB.codes.red_flags) | set(RB.codes.factors) <= systems[fhir.FINDINGS_SYSTEM]
+    c = RB.codes
+    every = [c.urgencies, c.supply_pictures, c.referral_targets, c.red_flags, c.factors, c.perceived_signs,
+             c.next_steps, c.safety_net]
+    assert {getattr(code, "value", code) for table in every for code in table} <= systems[fhir.FINDINGS_SYSTEM]
 
 
 def _enable_when(item: dict, values: dict[str, Any]) -> bool:
@@ -256,8 +259,14 @@ def test_risk_assessment_validates():
     ra = fhir.risk_assessment(result)
     RiskAssessment.model_validate(ra)
     outcomes = [p["outcome"]["coding"][0]["code"] for p in ra["prediction"]]
-    assert outcomes[:2] == [result["supply_picture"], "emergency"] and "fever_young_infant" in outcomes
+    # Red flags first, as the result leads with them; then the urgency; then the supply picture.
+    assert outcomes == [*result["red_flags"], "emergency", result["supply_picture"]]
+    assert "fever_young_infant" in result["red_flags"]
     assert ra["method"]["coding"][0]["version"] == RB.version
+    # The safety net travels with the result, first among the notes, every sign with its words.
+    assert result["safety_net"] and ra["note"][0]["text"].startswith("Safety net")
+    assert all(s["code"] in ra["note"][0]["text"] and s["text"] in ra["note"][0]["text"] for s in result["safety_net"])
+    assert "call_emergency_now" not in ra["mitigation"] and "emergency" in ra["mitigation"]
 
 
 # ---------------------------------------------------------------------------- REDCap

@@ -218,7 +218,9 @@ def test_fhir_output_is_risk_assessments(tmp_path):
         RiskAssessment.model_validate(ra)
         assert ra["method"]["coding"][0]["version"] == RB.version
     assert lines[0]["identifier"][0]["value"] == "A-029"
-    assert lines[0]["prediction"][0]["outcome"]["coding"][0]["code"] == "likely_low_supply"
+    codes = [p["outcome"]["coding"][0]["code"] for p in lines[0]["prediction"]]
+    assert codes[-1] == "likely_low_supply"  # after any red flag and the urgency
+    assert all(ra["note"][0]["text"].startswith("Safety net") for ra in lines[:3])
     OperationOutcome.model_validate(lines[3])
     assert lines[3]["issue"][0]["expression"] == ["jaundice"]
 

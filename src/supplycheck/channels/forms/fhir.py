@@ -135,7 +135,7 @@ def code_systems(rulebase: RuleBase) -> dict[str, Any]:
     c = rulebase.codes
     findings: list[dict[str, Any]] = [{"code": "screening", "display": "Screening for suspected low breast-milk supply"}]
     for table in (c.urgencies, c.supply_pictures, c.referral_targets, c.red_flags, c.factors, c.perceived_signs,
-                  c.next_steps):
+                  c.next_steps, c.safety_net):
         for code, entry in table.items():
             code = getattr(code, "value", code)
             if all(f["code"] != code for f in findings):
@@ -294,9 +294,11 @@ def _finding(code: str, text: str | None = None) -> dict[str, Any]:
 def risk_assessment(result: Mapping[str, Any]) -> dict[str, Any]:
     """One contract result as a RiskAssessment (or, for an error record, an OperationOutcome).
 
-    Predictions, in order: the supply picture, the urgency (how soon to be seen), then each red
-    flag, coded in the findings CodeSystem. Referrals and next steps are the mitigation text,
-    factors a note; `method` names the rule base and its version."""
+    What a clinician reads first comes first, as in the result: each red flag of the baby (high
+    risk), then the urgency (how soon to be seen), then the supply picture, coded in the findings
+    CodeSystem. The referrals and next steps are the mitigation; the safety net (when to call
+    emergency services or get help the same day) is the first note, factors the next; `method`
+    names the rule base and its version."""
     ref = result.get("rulebase") or {}
     if result.get("status") != "scored":
         return {"resourceType": "OperationOutcome", "issue": [
@@ -306,13 +308,13 @@ def risk_assessment(result: Mapping[str, Any]) -> dict[str, Any]:
     ident = result.get("id")
     subject = ({"identifier": {"system": INTAKE_ID_SYSTEM, "value": str(ident)}} if ident
                else {"display": "anonymised intake"})
-    predictions = [{"outcome": _finding(result["supply_picture"]), "rationale": "supply picture"},
-                   {"outcome": _finding(result["urgency"]), "rationale": "urgency: how soon to be seen"}]
-    predictions += [{"outcome": _finding(flag), "qualitativeRisk": {"coding": [
-        {"system": "http://terminology.hl7.org/CodeSystem/risk-probability", "code": "high"}]}}
-        for flag in result.get("red_flags") or ()]
+    high = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/risk-probability", "code": "high"}]}
+    predictions = [{"outcome": _finding(flag), "qualitativeRisk": high, "rationale": "red flag of the baby"}
+                   for flag in result.get("red_flags") or ()]
+    predictions += [{"outcome": _finding(result["urgency"]), "rationale": "urgency: how soon to be seen"},
+                    {"outcome": _finding(result["supply_picture"]), "rationale": "supply picture"}]
     referrals = "; ".join(f"{r['to']} ({r['urgency']}): {', '.join(r['reasons'])}" for r in result.get("referrals") or ())
-    steps = "; ".join(s["text"] for s in result.get("next_steps") or ())
+    steps = " ".join(s["text"] for s in result.get("next_steps") or ())
     out: dict[str, Any] = {
         "resourceType": "RiskAssessment",
         "status": "final",
@@ -328,9 +330,15 @@ def risk_assessment(result: Mapping[str, Any]) -> dict[str, Any]:
                                       f"Next steps: {steps}" if steps else "") if p)
     if mitigation:
         out["mitigation"] = mitigation
+    notes = []
+    safety_net = result.get("safety_net") or []
+    if safety_net:
+        notes.append({"text": "Safety net (call emergency services or get help the same day): "
+                              + " ".join(f"[{s['code']}] {s['text']}" for s in safety_net)})
     factors = result.get("factors") or []
     if factors:
-        out["note"] = [{"text": "Factors: " + "; ".join(
-            f"{f['id']} ({f['category']}; {', '.join(f['evidence'])})" for f in factors)}]
+        notes.append({"text": "Factors: " + "; ".join(
+            f"{f['id']} ({f['category']}; {', '.join(f['evidence'])})" for f in factors)})
+    if notes:
+        out["note"] = notes
     return out
-
