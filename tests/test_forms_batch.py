@@ -31,10 +31,9 @@ def results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def findings(rows: list[dict]) -> list[tuple]:
-    """What a result says, without the id (each tool has its own)."""
-    return [(r["status"], r.get("urgency"), r.get("supply_picture"), r.get("red_flags"),
-             [f["id"] for f in r.get("factors") or []], r.get("errors")) for r in rows]
+def findings(rows: list[dict]) -> list[dict]:
+    """Whole results (urgency, red flags, referrals, safety net...), without the id (each tool has its own)."""
+    return [{k: v for k, v in r.items() if k != "id"} for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +42,7 @@ def expected(tmp_path_factory) -> list[tuple]:
     proc = run("batch", str(EXAMPLES / "intakes.jsonl"), "-o", str(out), "-q", "-w", "1")
     assert proc.returncode == 0, proc.stderr
     rows = results(out)
-    assert len(rows) == 3 and all(r["status"] == "scored" for r in rows)
+    assert len(rows) == 4 and all(r["status"] == "scored" for r in rows)
     return findings(rows)
 
 
@@ -67,7 +66,7 @@ def test_a_bundle_and_a_single_response_are_read_by_content(tmp_path, expected):
     assert run("batch", str(bundle), str(single), "-o", str(out), "-q", "-w", "1").returncode == 0
     rows = results(out)
     assert findings(rows) == expected + expected[:1]
-    assert [r["id"] for r in rows] == ["A-029", "A-053", "A-002", "A-029"]
+    assert [r["id"] for r in rows] == ["A-029", "A-053", "A-002", "A-119", "A-029"]
 
 
 def test_a_kobo_export_with_slash_groups_and_split_columns(tmp_path):
@@ -214,15 +213,15 @@ def test_fhir_output_is_risk_assessments(tmp_path):
     proc = run("batch", str(inp), "-o", str(out), "--format", "fhir", "-q", "-w", "1")
     assert proc.returncode == 0, proc.stderr
     lines = results(out)
-    for ra in lines[:3]:
+    for ra in lines[:4]:
         RiskAssessment.model_validate(ra)
         assert ra["method"]["coding"][0]["version"] == RB.version
     assert lines[0]["identifier"][0]["value"] == "A-029"
     codes = [p["outcome"]["coding"][0]["code"] for p in lines[0]["prediction"]]
     assert codes[-1] == "likely_low_supply"  # after any red flag and the urgency
-    assert all(ra["note"][0]["text"].startswith("Safety net") for ra in lines[:3])
-    OperationOutcome.model_validate(lines[3])
-    assert lines[3]["issue"][0]["expression"] == ["jaundice"]
+    assert all(ra["note"][0]["text"].startswith("Safety net") for ra in lines[:4])
+    OperationOutcome.model_validate(lines[4])
+    assert lines[4]["issue"][0]["expression"] == ["jaundice"]
 
 
 def test_intake_export_and_import_as_questionnaire_response(tmp_path):
