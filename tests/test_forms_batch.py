@@ -254,4 +254,23 @@ def test_intake_export_and_import_as_questionnaire_response(tmp_path):
     refused = tmp_path / "with_subject.json"
     refused.write_text(json.dumps({**qr, "subject": {"reference": "Patient/9"}}))
     proc = run("intake", "import", str(refused), "LC-0044", db=db)
-    assert proc.returncode != 0 and "identifying" in proc.stderr
+    assert proc.returncode == 3 and "identifying" in proc.stderr
+    by_value = tmp_path / "with_an_email.json"
+    qr["item"][-1]["item"].append({"linkId": "concerns", "answer": [{"valueString": "jane.doe@example.org"}]})
+    by_value.write_text(json.dumps(qr))
+    proc = run("intake", "import", str(by_value), "LC-0045", db=db)
+    assert proc.returncode == 3, proc.stderr
+    assert "'concerns' (an e-mail address)" in proc.stderr and "jane" not in proc.stderr
+    with Store(db) as store:
+        assert store.get("LC-0044") is None and store.get("LC-0045") is None
+
+
+@pytest.mark.parametrize("fmt", ["fhir", "redcap", "xlsform"])
+def test_an_export_that_cannot_be_written_says_so_with_exit_4(tmp_path, fmt):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    target = blocked / "intake.out"  # a folder that is a file
+    proc = run("export", "questionnaire", "--format", fmt, "-o", str(target))
+    assert proc.returncode == 4, proc.stderr
+    assert f"{target}: cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]

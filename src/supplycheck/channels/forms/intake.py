@@ -27,6 +27,21 @@ def response_text(store: Store, rulebase: RuleBase, ref: str) -> str:
     return json.dumps(response(store, rulebase, ref), indent=2, ensure_ascii=False) + "\n"
 
 
+def _check_values(rulebase: RuleBase, qr: Mapping[str, Any]) -> None:
+    """Raise ResponseRefused for an answer or identifier that looks identifying (an e-mail
+    address, an NHS number...), checked as batch checks every cell; the value is never kept."""
+    from ...privacy import DESCRIPTIONS
+    from ..batch.columns import ColumnPlan
+
+    plan = ColumnPlan.for_rulebase(rulebase)
+    for link, value in fhir.answered_values(qr):
+        known = link in rulebase.questions or link == ID_FIELD
+        plan.scan.setdefault(link, (not known or link == ID_FIELD, link in plan.numeric_fields))
+        plan.check_value(link, value, 1)
+    if plan.findings:
+        raise fhir.ResponseRefused([(f.column, DESCRIPTIONS.get(f.kind, f.kind)) for f in plan.findings.values()])
+
+
 def import_response(store: Store, rulebase: RuleBase, qr: Mapping[str, Any], ref: str | None = None) -> tuple[str, Result]:
     """Save a QuestionnaireResponse as a new, finished intake under `ref` (default: its
     identifier) and score it. Raises ResponseRefused (identifying data), IntakeError (bad
@@ -34,6 +49,7 @@ def import_response(store: Store, rulebase: RuleBase, qr: Mapping[str, Any], ref
     if qr.get("resourceType") != "QuestionnaireResponse":
         raise ValueError(f"a {qr.get('resourceType') or 'JSON object'}, not a QuestionnaireResponse")
     intake, _ = fhir.from_response(rulebase, qr)
+    _check_values(rulebase, qr)
     raw_ref = ref or intake.get(ID_FIELD)
     if not raw_ref:
         raise ValueError("the response has no identifier: give a reference code")
