@@ -112,12 +112,13 @@ def test_bad_values_are_per_record_errors(tmp_path):
     assert r["errors"][0]["field"] == "jaundice" and "no, mild, worsening, unsure" in r["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("what", ["subject", "patient_in_bundle", "named_item", "redcap_name_column", "odk_phone"])
+@pytest.mark.parametrize("what", ["subject", "encounter", "patient_in_bundle", "named_item", "redcap_name_column",
+                                  "odk_phone"])
 def test_identifying_data_is_refused_and_nothing_is_written(tmp_path, what):
     qr = fhir.to_response(RB, {"id": "x1", "infant_age_days": 10})
     path = tmp_path / "in.json"
-    if what == "subject":
-        path.write_text(json.dumps({**qr, "subject": {"reference": "Patient/123"}}))
+    if what in ("subject", "encounter"):
+        path.write_text(json.dumps({**qr, what: {"reference": f"{what.title()}/123"}}))
     elif what == "patient_in_bundle":
         path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
             {"resource": qr}, {"resource": {"resourceType": "Patient", "name": [{"family": "X"}]}}]}))

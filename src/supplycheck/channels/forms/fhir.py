@@ -218,10 +218,12 @@ def from_response(rulebase: RuleBase, qr: Mapping[str, Any], *,
     """(the contract intake, unknown linkIds) of one QuestionnaireResponse. Values are taken as
     they are (a code, a number); checking them is `parse_intake`'s job, so a bad one becomes a
     per-record error naming the field. Raises ResponseRefused when the response identifies anyone:
-    a `subject`, `source` or `author`, a contained resource, or an item whose linkId reads as
-    identifying; `drop` names (as normalised column names) what to leave out instead."""
+    a `subject`, `source`, `author` or `encounter`, a contained resource, or an item whose linkId
+    reads as identifying; `drop` names (as normalised column names) what to leave out instead.
+    Identifying values are the caller's to check (`answered_values`)."""
     dropped = set(drop)
     found = [(key, "a reference to a person") for key in ("subject", "source", "author") if qr.get(key)]
+    found += [("encounter", "a reference to a person's visit")] if qr.get("encounter") else []
     found += [(f"contained {r.get('resourceType', 'resource')}", "a contained resource")
               for r in qr.get("contained") or () if isinstance(r, Mapping)]
     questions = rulebase.questions
