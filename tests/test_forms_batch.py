@@ -266,7 +266,7 @@ def test_intake_export_and_import_as_questionnaire_response(tmp_path):
         assert store.get("LC-0044") is None and store.get("LC-0045") is None
 
 
-@pytest.mark.parametrize("fmt", ["fhir", "redcap", "xlsform"])
+@pytest.mark.parametrize("fmt", ["fhir", "xlsform"])  # text and bytes
 def test_an_export_that_cannot_be_written_says_so_with_exit_4(tmp_path, fmt):
     blocked = tmp_path / "file"
     blocked.write_text("")
@@ -275,3 +275,18 @@ def test_an_export_that_cannot_be_written_says_so_with_exit_4(tmp_path, fmt):
     assert proc.returncode == 4, proc.stderr
     assert f"{target}: cannot write" in proc.stderr and "Traceback" not in proc.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_drop_columns_drops_a_form_export_column_before_it_is_read(tmp_path):
+    path = tmp_path / "redcap.csv"
+    row = redcap.to_row(RB, {"id": "1", "infant_age_days": 10})
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, [*row, "interviewer"])
+        w.writeheader()
+        w.writerow({**row, redcap.RECORD_ID: NHS_NUMBER, "interviewer": "Jane Doe"})
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(path), "-o", str(out), "-q", "-w", "1").returncode == 3
+    proc = run("batch", str(path), "-o", str(out), "-q", "-w", "1", "--drop-columns", "record_id,interviewer")
+    assert proc.returncode == 0, proc.stderr
+    (result,) = results(out)
+    assert result["id"] is None and result["status"] == "scored"

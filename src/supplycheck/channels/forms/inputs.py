@@ -107,6 +107,9 @@ class FormExport:
         columns (times, status) are never read. Every column read is scanned for identifying
         values: the id strictly, a column that is not an intake field strictly (names too)."""
         roles = module.column_roles(header, self.rulebase)
+        for column in [c for c in roles if c in plan.drop or normalise_column(c) in plan.drop]:
+            del roles[column]  # --drop-columns: never read
+            plan.dropped.append(column)
         fields = set(self.rulebase.questions) | {ID_FIELD}
         known = {c: r for c, r in roles.items() if r[0] in fields}
         for column, (field, _) in known.items():
