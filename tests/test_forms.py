@@ -151,6 +151,12 @@ def test_questionnaire_items_carry_the_rule_base():
     assert by_id["birth_weight_g"]["code"][0]["code"] == "8339-4"
     assert by_id["current_weight_g"]["code"][0]["code"] == "29463-7"
     assert by_id["gestational_age_weeks"]["code"][0]["code"] == "76516-4"
+    assert by_id["previous_weight_g"]["code"][0]["code"] == "29463-7"
+    assert by_id["baby_temperature_c"]["code"][0]["code"] == "8310-5"
+    temperature = next(e for e in by_id["baby_temperature_c"]["extension"] if e["url"].endswith("questionnaire-unit"))
+    assert temperature["valueCoding"]["code"] == "Cel"
+    assert [i["linkId"] for i in _items(fhir.questionnaire(RB)) if i["type"] != "group" and "." not in i["linkId"]][0] \
+        == "emergency_signs_now"  # the emergency first step opens the form, as in the terminal
     age = {e["url"].rsplit("/", 1)[1]: e for e in by_id["infant_age_days"]["extension"]}
     assert age["minValue"]["valueInteger"] == 0 and age["maxValue"]["valueInteger"] == 1095
     assert age["questionnaire-unit"]["valueCoding"] == {"system": fhir.UCUM, "code": "d", "display": "days"}

@@ -33,6 +33,8 @@ LOINC_CODES = {
     "birth_weight_g": ("8339-4", "Birth weight Measured"),
     "current_weight_g": ("29463-7", "Body weight"),
     "gestational_age_weeks": ("76516-4", "Gestational age at birth"),
+    "previous_weight_g": ("29463-7", "Body weight"),  # an earlier weighing: still a body weight
+    "baby_temperature_c": ("8310-5", "Body temperature"),
 }
 # The rule base's unit words, in UCUM.
 UCUM_UNITS = {
