@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from .printable import printable
+from ..present.text import printable
 from ..present import summary as summary_mod
 from ..present.completeness import Completeness
 from ..core.result import Result

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...i18n import tr
-from ...render.printable import printable
+from ...present.text import printable
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
