@@ -7,11 +7,11 @@ the same as the screen. Lays out a `Summary`; decides nothing.
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 from ..i18n import current as current_language, format_date, tr
 from ..present.summary import Finding, Summary
+from ..present.text import escape_html as _e
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
 CSS = """
@@ -48,10 +48,6 @@ footer { font-size: .8rem; color: #555; margin-top: 1.5rem; }
 }
 @page { margin: 18mm 16mm; }
 """
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _tag(urgency: object) -> str:

@@ -17,13 +17,12 @@ nothing here decides a finding.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
-from ..present.text import printable
+from ..present.text import escape_html as _e, escape_markdown as _md, local_date, short
 from ..present import summary as summary_mod
 from ..present.completeness import Completeness
 from ..core.result import Result
@@ -100,24 +99,9 @@ class LetterView:
     empty: dict[str, str] = field(default_factory=dict)
 
 
-def _short(text: str) -> str:
-    """A clinical wording up to its first colon, semicolon or parenthesis (for headlines)."""
-    for mark in (":", ";", " ("):
-        if mark in text:
-            text = text.split(mark, 1)[0]
-    return text.strip().rstrip(".")
-
-
 def _finding(f: summary_mod.Finding, detail: str = "") -> Item:
     return Item(f.text, detail, tuple((e.label, e.answer) for e in f.evidence), f.sources,
                 f.urgency.value if f.urgency else "")
-
-
-def _date(iso: str) -> str:
-    try:
-        return format_date(datetime.fromisoformat(iso).astimezone())
-    except ValueError:
-        return iso
 
 
 def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
@@ -129,9 +113,9 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
     def reason_text(code: str) -> str:
         for table in (codes.red_flags, codes.factors, codes.perceived_signs):
             if code in table:
-                return _short(table[code].clinical)
+                return short(table[code].clinical)
         if code in {p.value for p in codes.supply_pictures}:
-            return _short(codes.supply_pictures[code].clinical)  # type: ignore[index]
+            return short(codes.supply_pictures[code].clinical)  # type: ignore[index]
         return code.replace("_", " ")
 
     lead = result.referrals[0] if result.referrals else None
@@ -168,7 +152,7 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
     return LetterView(
         ref=data.ref,
         letter_date=format_date(data.letter_date),
-        intake_date=_date(data.created_at),
+        intake_date=local_date(data.created_at),
         recipient=data.recipient.value,
         recipient_text=codes.referral_targets[data.recipient].clinical,
         rulebase=f"{result.rulebase.name} {result.rulebase.version} ({result.rulebase.hash[:12]})",
@@ -236,14 +220,6 @@ def to_json(rulebase: RuleBase, data: LetterSource) -> str:
 
 
 # --------------------------------------------------------------------------- Markdown
-
-
-def _md(text: str) -> str:
-    """Text safe inside Markdown (no accidental emphasis, tables or HTML, no control characters)."""
-    out = printable(text).replace("\\", "\\\\")
-    for ch in "*_`[]<>|#":
-        out = out.replace(ch, "\\" + ch)
-    return " ".join(out.split())
 
 
 def to_markdown(v: LetterView) -> str:
@@ -455,10 +431,6 @@ ol.sources { font-size: 8.5pt; color: #455a64; padding-left: 5mm; margin: 0; }
 def _css_string(text: str) -> str:
     """Text safe inside a CSS string in a <style> element."""
     return "".join(f"\\{ord(c):x} " if c in '"\\<>&' or ord(c) < 32 else c for c in text)
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _evidence_html(item: Item, shown: set[tuple[str, str]]) -> str:

@@ -7,15 +7,8 @@ from datetime import date
 
 from ..i18n import format_date, tr
 from ..present.summary import Finding, Summary
+from ..present.text import escape_markdown as _md
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
-
-
-def _md(text: str) -> str:
-    """Escape what Markdown would take as formatting in running text."""
-    out = text.replace("\\", "\\\\")
-    for ch in "*_`[]<>|":
-        out = out.replace(ch, "\\" + ch)
-    return " ".join(out.split())
 
 
 def _evidence(f: Finding) -> list[str]:

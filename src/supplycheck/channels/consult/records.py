@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from ...core import interview
@@ -280,13 +280,6 @@ def export(store: Store, rulebase: RuleBase, ref: str, fmt: LetterFormat, recipi
     if fmt == "html":
         return letter.to_html(view, paper=paper), now
     raise StoreError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def local_time(iso: str | None) -> str:
-    """A stored UTC time as local `YYYY-MM-DD HH:MM`."""
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def urgency_rank(value: str | Urgency | None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -22,8 +22,9 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ...core import interview
-from ...i18n import format_datetime, tr
+from ...i18n import tr
 from ...present import summary as summary_mod
+from ...present.text import local_datetime
 from ...storage.atomic import write_atomic
 from ...storage.store import Store
 from ..ask import Action, Interrupted, ask, choose, on_interrupt
@@ -269,7 +270,7 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
     latest = store.latest_unfinished("screen")
     if latest is not None and not resume:
         record = store.get(latest)
-        when = _local_time(record.updated_at) if record else tr("earlier")
+        when = local_datetime(record.updated_at) if record else tr("earlier")
         choice = _choose(tr("You have an unfinished screening from {when}. Continue it?").format(when=when),
                          [("resume", tr("Yes, continue where I left off")), ("new", tr("No, start a new one"))], term)
         resume = choice != "new"
@@ -294,13 +295,6 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
                 show_red_flags(rulebase, result, flags, term.console)
             return screening
     return Screening(rulebase, store)
-
-
-def _local_time(iso: str) -> str:
-    try:
-        return format_datetime(datetime.fromisoformat(iso).astimezone())
-    except ValueError:
-        return iso
 
 
 def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False) -> Outcome:
