@@ -269,7 +269,7 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
 def export(store: Store, rulebase: RuleBase, ref: str, fmt: LetterFormat, recipient: str, *,
            paper: str = "auto", letter_date: date | None = None) -> tuple[str, Current]:
     """The referral letter of one intake as text in `fmt` (html, md or json)."""
-    from ...render import letter
+    from ...present import letter
 
     data, now = letter_data(store, rulebase, ref, recipient, letter_date=letter_date)
     if fmt == "json":
