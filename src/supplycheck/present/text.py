@@ -2,7 +2,7 @@
 same everywhere (panel, summary, letter).
 
 - `printable`: what came from a file or a person never drives the terminal;
-- `short`: a clinical wording cut to its headline;
+- `short`: a clinical wording cut to its headline; `words`: a code as words;
 - `escape_markdown`, `escape_html`: text made safe inside a document;
 - `local_date`, `local_datetime`, `local_minute`, `utc_time`: a stored ISO time as people read it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from datetime import datetime, timezone
 
-from ..i18n import format_date, format_datetime
+from ..i18n import format_date, format_datetime, tr
 
 _CONTROL = frozenset([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0),
                       *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -38,6 +38,11 @@ def short(text: str) -> str:
         if mark in text:
             text = text.split(mark, 1)[0]
     return text.strip().rstrip(".")
+
+
+def words(code: object) -> str:
+    """A code (or an enum of codes) as words, in the current language: `same_day` -> `same day`."""
+    return tr(str(getattr(code, "value", code)).replace("_", " "))
 
 
 def escape_markdown(text: str) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...i18n import tr
-from ...present.text import local_minute, printable, short, utc_time
+from ...present.text import local_minute, printable, short, utc_time, words
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
@@ -31,11 +31,6 @@ URGENCY_STYLE = {
     "routine": "cyan",
     "none": "green",
 }
-
-
-def words(code: Any) -> str:
-    """A code as words: `same_day` -> `same day`."""
-    return tr(str(getattr(code, "value", code)).replace("_", " "))
 
 
 def urgency_label(urgency: Urgency | str | None) -> Text:
