@@ -72,24 +72,11 @@ def to_markdown(v: LetterView) -> str:
     for r in v.referrals or (Item(tr("None.")),):
         add(f"- **{_md(r.text)}**" + (f": {_md(r.detail)}" if r.detail else ""))
     add("")
-    if v.next_steps:
-        add(f"### {tr('Suggested next steps')}")
-        add("")
-        for step in v.next_steps:
-            add(f"- {_md(step)}")
-        add("")
-    if v.safety_net:
-        add("### Safety net given to the family")
-        add("")
-        for item in v.safety_net:
-            add(f"- {_md(item)}")
-        add("")
-    if v.open_questions:
-        add(f"### {tr('Not yet known (could change the urgency)')}")
-        add("")
-        for q in v.open_questions:
-            add(f"- {_md(q)}")
-        add("")
+    for title, items in ((tr("Suggested next steps"), v.next_steps),
+                         ("Safety net given to the family", v.safety_net),
+                         (tr("Not yet known (could change the urgency)"), v.open_questions)):
+        if items:
+            L.extend([f"### {title}", "", *(f"- {_md(item)}" for item in items), ""])
     add("## " + tr("Consultant's notes"))
     add("")
     if v.intake_note:
