@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..channels.consult import records, session, views
 from ..present.explain import explain
+from ..present import formats
 from ..render.table import FORMATS, plain
 from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
@@ -170,9 +171,9 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
 
 @intake_group.command("export")
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice([*records.FORMATS, "fhir"]), default="html", show_default=True,
-              help="html: the letter to print; md: the letter as Markdown; json: the letter's content as "
-                   "data; fhir: the answers as a FHIR QuestionnaireResponse, not a letter.")
+@click.option("--format", "fmt", type=click.Choice([*formats.NAMES, "fhir"]), default="html", show_default=True,
+              help="; ".join(f"{f.name}: the letter as {f.description}" for f in formats.FORMATS)
+                   + "; fhir: the answers as a FHIR QuestionnaireResponse, not a letter.")
 @click.option("--to", "recipient", type=click.Choice([r.value for r in records.RECIPIENTS]),
               default="baby_doctor", show_default=True, help="Who the letter is addressed to.")
 @click.option("--paper", type=click.Choice(["auto", "a4", "letter"]), default="auto", show_default=True,
