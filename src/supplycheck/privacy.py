@@ -70,8 +70,11 @@ ZIP_WHOLE = re.compile(r"\d{5}(?:-\d{4})?")
 LONG_NUMBER = re.compile(r"(?<![\d.])\d{8,20}(?![\d.])")
 # Two or more words of letters: a name or free text (in an `id` or an unknown column).
 WORDS = re.compile(r"[^\W\d_]{2,}[.,']?\s+[^\W\d_]{2,}")
-# A value that cannot hold any of the above: a code, a number, a short id (the fast path).
-_PLAIN_TEXT = r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,4}[-_]?\d{1,7}"
+# A value that cannot hold any of the above: a code, a number, a short id such as
+# `site-0000042` (a word and up to seven digits), or a UUID, random by construction (ODK's
+# `uuid:...` instance ids, Kobo's `_uuid`, FHIR resource ids: their digit runs are no phone).
+_PLAIN_TEXT = (r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,12}[-_]?\d{1,7}"
+               r"|(?:urn:)?(?:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PLAIN = re.compile(_PLAIN_TEXT)
 # Cells joined with \x1f, every one plain: a whole CSV row checked in one call.
 _PLAIN_ROW = re.compile(rf"(?:{_PLAIN_TEXT})(?:\x1f(?:{_PLAIN_TEXT}))*")

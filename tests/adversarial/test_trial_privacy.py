@@ -88,7 +88,9 @@ def test_identifying_values_in_an_id(value, kind):
 
 
 @pytest.mark.parametrize("value", ["C-002", "r00001", "LC-0042", "S-260314-K7Q2", "12345", "1234567", "a1b2c3",
-                                   "breasts_soft;feeds_more_often", "38.5", "3400"])
+                                   "breasts_soft;feeds_more_often", "38.5", "3400", "bench-0000001", "site_0042137",
+                                   "uuid:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b", "0e7591f3-1234-4567-8901-234567890123",
+                                   "urn:uuid:0E7591F3-1234-4567-8901-234567890123"])
 def test_opaque_ids_and_clinical_values_pass(value):
     assert value_kind(value, strict=True) is None
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -32,16 +31,6 @@ if TYPE_CHECKING:
 PERSON_RESOURCES = {"Patient", "Person", "RelatedPerson", "Practitioner", "PractitionerRole"}
 _CSV_KINDS = {"redcap": redcap, "odk": xlsform}
 _SNIFF = 1 << 13
-# A whole UUID (ODK's `uuid:...` instanceID, Kobo's `_uuid`, a FHIR resource id) is random by
-# construction, never personal data; its digit runs would otherwise read as a phone number.
-_UUID = re.compile(r"(?:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-
-
-def _check(plan: ColumnPlan, column: str, value: Any, line: int) -> None:
-    if not (isinstance(value, str) and _UUID.fullmatch(value.strip())):
-        plan.check_value(column, value, line)
-
-
 def form_export(reader: IntakeReader) -> FormExport | None:
     """A reader for `reader`'s file when it is a form tool's export, else None. Never raises:
     a file that cannot be read is the batch reader's to report."""
@@ -152,7 +141,7 @@ class FormExport:
                     continue
                 cells = cells[:width]
             for i, column in scanned:
-                _check(plan, column, cells[i], line)
+                plan.check_value(column, cells[i], line)
             yield Record(self.source, line, module.from_row(self.rulebase, {c: cells[i] for i, c in read}, roles))
 
     # -- FHIR QuestionnaireResponses
@@ -212,5 +201,5 @@ class FormExport:
         for link, value in fhir.answered_values(resource):
             if link not in plan.scan:
                 plan.scan[link] = (link == ID_FIELD, link in plan.numeric_fields)
-            _check(plan, link, value, line)
+            plan.check_value(link, value, line)
         yield Record(self.source, line, intake)
