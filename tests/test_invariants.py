@@ -195,42 +195,59 @@ def _rule_urgency(rule_id: str) -> str:
     return RB.rules_by_id[rule_id].model.urgency.value
 
 
-# Not strict: hypothesis finds this counterexample in most runs, not in every one, and a
-# strict mark would then fail CI on a gap that is still there.
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap: the perceived-sign rules hold back with `unless objective_low_intake`, which passes "
-    "when a nappy count is unknown; e.g. day 3, weighed today at birth weight, 3 wet nappies -> "
-    "possible_low_supply, nappies forgotten -> 'wakes at night' called usually normal. "
-    "`not` of that definition is too wide for durable_rules to compile."))
+def assert_forgetting_never_reassures(record: dict[str, Any], field: str, how: str) -> None:
+    """Turning one answer into `unsure` or missing never makes the supply picture calmer, nor
+    calls a worry normal (no reassurance without the objective data: unknown is never `no`)."""
+    before = scored(record)
+    after = scored(forget(record, field, how))
+    assert reassurance(after) <= reassurance(before), (
+        f"forgetting {field} ({how}): {before.supply_picture.value}/{before.perceived_signs} -> "
+        f"{after.supply_picture.value}/{after.perceived_signs}")
+
+
+# previous_weight_g is left out: it is optional (contract 1.1 added it; a 1.0 file without it
+# scores on the weights since birth), so forgetting it returns to that reading. A loss since an
+# earlier weighing that is not given cannot be seen: the residual risk of hazard HAZ-001.
+OBJECTIVE_KNOWN_GOOD = [f for f in OBJECTIVE if f != "previous_weight_g"]
+
+
 @CHECK
 @given(intakes(), st.data())
 def test_forgetting_an_answer_never_makes_the_result_more_reassuring(record, data):
-    """No reassurance without the objective data: forgetting a weight, a nappy count or another
-    objective sign never makes the supply picture calmer, nor calls a worry normal."""
+    """Forgetting a weight, a nappy count or another objective sign never makes the supply
+    picture calmer, nor calls a worry normal (definitions.yaml objective_signs_known_good)."""
     if data.draw(st.booleans(), label="add a worry"):
         record = {**record, "concerns": [data.draw(st.sampled_from(WORRIES), label="worry")]}
-    fields = forgettable_known(record, OBJECTIVE)
+    fields = forgettable_known(record, OBJECTIVE_KNOWN_GOOD)
     assume(fields)
-    field = data.draw(st.sampled_from(fields), label="field")
-    before = scored(record)
-    after = scored(forget(record, field, data.draw(st.sampled_from(["missing", "unsure"]), label="as")))
-    assert reassurance(after) <= reassurance(before), (
-        f"forgetting {field}: {before.supply_picture.value}/{before.perceived_signs} -> "
-        f"{after.supply_picture.value}/{after.perceived_signs}")
+    assert_forgetting_never_reassures(record, data.draw(st.sampled_from(fields), label="field"),
+                                      data.draw(st.sampled_from(["missing", "unsure"]), label="as"))
+
+
+# The counterexample hypothesis found for rule base 1.1.0, pinned (golden case 121 too): day 3,
+# weighed today at birth weight, 3 wet nappies, 1 stool -> possible_low_supply; stools forgotten
+# -> "wakes at night" was called usually normal.
+DAY_3_ONE_STOOL = {"infant_age_days": 2, "birth_weight_g": 3200, "current_weight_g": 3200, "weight_age_days": 2,
+                   "wet_diapers_per_day": 3, "stools_per_day": 1, "concerns": ["wakes_at_night"]}
+
+
+@pytest.mark.parametrize("field", ["stools_per_day", "wet_diapers_per_day"])
+@pytest.mark.parametrize("how", ["missing", "unsure"])
+def test_forgetting_a_nappy_count_on_day_3_calls_no_worry_normal(field, how):
+    assert scored(DAY_3_ONE_STOOL).supply_picture.value == "possible_low_supply"
+    assert_forgetting_never_reassures(DAY_3_ONE_STOOL, field, how)
+    steps = {s.code for s in scored(forget(DAY_3_ONE_STOOL, field, how)).next_steps}
+    assert "count_nappies" in steps and "normal_behaviour_reassurance" not in steps, steps
 
 
 @CHECK
 @given(intakes(), st.data())
 def test_an_unsure_danger_sign_never_makes_the_result_more_reassuring(record, data):
-    """The same for the danger signs that hold reassurance back (definition baby_unwell)."""
+    """The same for the danger signs that hold reassurance back (definition needs_care_today)."""
     fields = forgettable_known(record, DANGER)
     assume(fields)
-    field = data.draw(st.sampled_from(fields), label="field")
-    before = scored(record)
-    after = scored(forget(record, field, data.draw(st.sampled_from(["missing", "unsure"]), label="as")))
-    assert reassurance(after) <= reassurance(before), (
-        f"forgetting {field}: {before.supply_picture.value}/{before.perceived_signs} -> "
-        f"{after.supply_picture.value}/{after.perceived_signs}")
+    assert_forgetting_never_reassures(record, data.draw(st.sampled_from(fields), label="field"),
+                                      data.draw(st.sampled_from(["missing", "unsure"]), label="as"))
 
 
 # ---------------------------------------------------------------------- what reassurance needs

@@ -447,6 +447,13 @@ def test_strategies_reach_most_rules(rb):
 
 # ---------------------------------------------------------------------- boundaries, spelled out
 
+# A 20-day-old whose weight, output and other objective signs are all known and good.
+KNOWN_GOOD_20_DAYS = {
+    "concerns": ["no_leaking"], "infant_age_days": 20, "birth_weight_g": 3400, "current_weight_g": 3700,
+    "wet_diapers_per_day": 6, "stools_per_day": 4, "hours_since_wet_diaper": 2, "stool_colour": "yellow",
+    "dark_urine_or_crystals": "no", "baby_dry_mouth_or_sunken_soft_spot": "no", "professional_growth_concern": "no",
+}
+
 BOUNDARY_CASES = [
     # (record, rule, fires?)
     ({"birth_weight_g": 3000, "current_weight_g": 2790}, "weight_loss_over_7_percent", False),   # exactly 7.00 %
@@ -473,9 +480,16 @@ BOUNDARY_CASES = [
     ({"emergency_signs_now": "none", "baby_seizure": "unsure"}, "seizure", False),
     ({"baby_fever": "unsure", "infant_age_days": 10}, "fever_young_infant", False),
     ({"concerns": ["no_leaking"]}, "perceived_no_leaking", False),                               # no reassurance on no data
-    ({"concerns": ["no_leaking"], "infant_age_days": 20, "wet_diapers_per_day": 6}, "perceived_no_leaking", True),
-    ({"concerns": ["no_leaking"], "infant_age_days": 20, "wet_diapers_per_day": 6,
-      "hours_since_wet_diaper": 9}, "perceived_no_leaking", False),
+    # Wet nappies alone no longer explain a worry (rule base 1.2.0): weight and every other
+    # objective sign must be known and good (definitions.yaml objective_signs_known_good).
+    ({"concerns": ["no_leaking"], "infant_age_days": 20, "wet_diapers_per_day": 6}, "perceived_no_leaking", False),
+    ({"concerns": ["no_leaking"], "infant_age_days": 20, "wet_diapers_per_day": 6}, "worry_needs_checking", True),
+    ({**KNOWN_GOOD_20_DAYS, "hours_since_wet_diaper": 7.99}, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_20_DAYS, "hours_since_wet_diaper": 8}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "stools_per_day": 3}, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_20_DAYS, "stools_per_day": 2}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "professional_growth_concern": "unsure"}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "professional_growth_concern": "unsure"}, "worry_needs_checking", True),
     ({"hours_since_wet_diaper": 9, "infant_age_days": 0}, "no_wet_diaper_8h", False),           # day 1: 1-2 wees are normal
     ({"infant_age_days": 40, "previous_weight_g": 4600, "previous_weight_age_days": 28,
       "current_weight_g": 4599, "weight_age_days": 40}, "losing_weight", True),
