@@ -25,6 +25,7 @@ class ParseProblem:
     source: str
     line: int
     reason: str
+    id: str | None = None  # the record's id, where it could still be read
 
     @property
     def message(self) -> str:
@@ -42,6 +43,9 @@ class InputError(SupplycheckError):
         self.reason = reason
         super().__init__(f"{source}: {reason}")
 
+    def __reduce__(self) -> tuple:  # raised in a worker process, re-raised in the main one
+        return (type(self), (self.source, self.reason))
+
 
 class IdentifyingColumnsError(SupplycheckError):
     """A file with identifying columns: refused unless they are dropped explicitly.
@@ -55,3 +59,6 @@ class IdentifyingColumnsError(SupplycheckError):
         listing = ", ".join(f"{name!r} ({kind})" for name, kind in self.columns)
         super().__init__(f"{where}: refusing a file with identifying columns: {listing}. "
                          "An anonymised intake file must not have them.")
+
+    def __reduce__(self) -> tuple:  # raised in a worker process, re-raised in the main one
+        return (type(self), (self.source, self.columns, self.line))

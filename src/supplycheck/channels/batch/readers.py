@@ -12,6 +12,8 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
+import orjson
+
 from ...rulebase import RuleBase
 from .columns import ColumnPlan, normalise_column
 from .problems import (
@@ -32,6 +34,107 @@ class Record(NamedTuple):
     line: int
     fields: dict[str, Any] | None
     problem: ParseProblem | None = None
+
+
+class JsonLines(NamedTuple):
+    """Raw JSON lines, parsed where they are scored (a worker process) rather than where they
+    are read: sending bytes costs the reading process far less than sending parsed objects."""
+
+    drop_columns: tuple[str, ...]
+    lines: list[tuple[int, bytes]]  # (line number, the line as read)
+
+
+class LinesSeen(NamedTuple):
+    """What parsing a JsonLines chunk found that the reading process reports once per file."""
+
+    new_keys: list[str]  # keys not seen before in the file, in order
+    replaced_at: int  # the first line with bytes that are not UTF-8 (0: none)
+
+
+_REPLACEMENT = "\ufffd".encode()
+_ID_IN_TEXT = re.compile(rb'"id"\s*:\s*("(?:[^"\\\r\n]|\\.){0,200}"|-?\d{1,30})')
+
+
+def loads(line: bytes | str) -> Any:
+    """One JSON value: orjson, or the standard library for what orjson refuses (NaN, a lone
+    surrogate, bytes that are not UTF-8, huge numbers), which also words the error."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line.decode("utf-8", "replace") if isinstance(line, bytes) else line)
+
+
+def readable_id(line: bytes | str) -> str | None:
+    """The id of a line that is not valid JSON, where it can still be read."""
+    m = _ID_IN_TEXT.search(line.encode("utf-8", "replace") if isinstance(line, str) else line)
+    if not m:
+        return None
+    try:
+        value = json.loads(m.group(1).decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return str(value) if value != "" else None
+
+
+def json_line_record(plan: ColumnPlan, source: str, number: int, line: bytes | str) -> Record:
+    """The Record of one JSON line (its fields, or why it cannot be read); raises for an
+    identifying key that is not dropped."""
+    try:
+        value = loads(line)
+    except ValueError as exc:
+        reason = "not valid JSON"
+        if isinstance(exc, json.JSONDecodeError):
+            length = len(exc.doc.rstrip())
+            where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
+            reason = f"not valid JSON ({exc.msg} {where})"
+        return Record(source, number, None, ParseProblem(source, number, reason, readable_id(line)))
+    return object_record(plan, source, value, number)
+
+
+def object_record(plan: ColumnPlan, source: str, value: Any, line: int) -> Record:
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
+        return Record(source, line, None, ParseProblem(source, line, f"{kind}, not an intake object"))
+    return Record(source, line, plan_fields(plan, source, value, line))
+
+
+def plan_fields(plan: ColumnPlan, source: str, record: dict, line: int) -> dict:
+    """The record with only intake fields (renamed to their field names); raises for
+    identifying keys that are not dropped."""
+    fields = plan.fields
+    for key in record:
+        if key not in fields:
+            refused = plan.resolve([k for k in record if k not in fields])
+            if refused:
+                raise IdentifyingColumnsError(source, refused, line)
+            break
+    out = {}
+    for key, value in record.items():
+        target = fields[key]
+        if target is not None:
+            out[target] = value
+    return out
+
+
+def parse_json_lines(plan: ColumnPlan, source: str, chunk: JsonLines) -> tuple[list[Record], LinesSeen]:
+    """The Records of a chunk of raw JSON lines, and what the file's reader should report."""
+    known = len(plan.fields)
+    records = []
+    replaced_at = 0
+    for number, line in chunk.lines:
+        record = json_line_record(plan, source, number, line)
+        if not replaced_at and (_REPLACEMENT in line or (record.problem is None and _not_utf8(line))):
+            replaced_at = number
+        records.append(record)
+    return records, LinesSeen(list(plan.fields)[known:], replaced_at)
+
+
+def _not_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
 
 
 def input_format(path: str | Path) -> str:
@@ -105,6 +208,49 @@ class IntakeReader:
         except (OSError, ValueError):
             return 0
 
+    def line_chunks(self, size: int) -> Iterator[JsonLines]:
+        """The non-blank lines of a JSONL input as read, `size` at a time (see JsonLines)."""
+        raw = self._open_raw()
+        self._raw = raw
+        self._plan_seen = self._plan()
+        self._replaced_at = 0
+        try:
+            lines: list[tuple[int, bytes]] = []
+            for number, line in enumerate(raw, 1):
+                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                if line.isspace() or not line:
+                    continue
+                lines.append((number, line))
+                if len(lines) >= size:
+                    yield JsonLines(self.drop_columns, lines)
+                    lines = []
+            if lines:
+                yield JsonLines(self.drop_columns, lines)
+        finally:
+            if not self.is_stdin:
+                raw.close()
+
+    def saw(self, seen: LinesSeen, line: int) -> None:
+        """Take note of what a worker found in a chunk of this file's lines (in file order)."""
+        plan = self._plan_seen
+        if seen.new_keys:
+            already = len(plan.unknown)
+            refused = plan.resolve(seen.new_keys)
+            if refused:  # the worker refuses first; kept here for safety
+                raise IdentifyingColumnsError(self.source, refused, line)
+            self._warn_columns(plan, already)
+        if seen.replaced_at and not self._replaced_at:
+            self._replaced_at = seen.replaced_at
+
+    def finish_lines(self) -> None:
+        """The warnings of a file read with line_chunks, once all its chunks are scored."""
+        if not hasattr(self, "_plan_seen"):
+            return
+        self._warn_not_found(self._plan_seen, self._plan_seen.fields)
+        if self._replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {self._replaced_at})")
+
     def __iter__(self) -> Iterator[Record]:
         with self._open() as text:
             if self.format == "csv":
@@ -117,6 +263,13 @@ class IntakeReader:
     # -- opening
 
     def _open(self) -> io.TextIOWrapper:
+        raw = self._open_raw()
+        self._raw = raw
+        # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
+        return _Text(raw, encoding="utf-8-sig", errors="replace", newline="" if self.format == "csv" else None,
+                     close_raw=not self.is_stdin)
+
+    def _open_raw(self) -> IO[bytes]:
         if self.is_stdin:
             raw = self._stdin or sys.stdin.buffer
         else:
@@ -128,10 +281,7 @@ class IntakeReader:
             if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
                 raw.close()
                 raise InputError(self.source, "the file is UTF-16; save it as UTF-8 (\"CSV UTF-8\" in a spreadsheet)")
-        self._raw = raw
-        # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
-        return _Text(raw, encoding="utf-8-sig", errors="replace", newline="" if self.format == "csv" else None,
-                     close_raw=not self.is_stdin)
+        return raw
 
     def _plan(self) -> ColumnPlan:
         return ColumnPlan.for_rulebase(self.rulebase, self.drop_columns)
@@ -217,48 +367,30 @@ class IntakeReader:
     def _check_keys(self, plan: ColumnPlan, record: dict, line: int, *, warn: bool = True) -> dict:
         """The record with only intake fields (renamed to their field names); raises for
         identifying keys that are not dropped."""
-        new = [k for k in record if k not in plan.fields]
-        if new:
-            seen_unknown = len(plan.unknown)
-            refused = plan.resolve(new)
-            if refused:
-                raise IdentifyingColumnsError(self.source, refused, line)
-            if warn:
-                self._warn_columns(plan, seen_unknown)
-        fields = plan.fields
-        out = {}
-        for key, value in record.items():
-            target = fields[key]
-            if target is not None:
-                out[target] = value
+        seen_unknown = len(plan.unknown)
+        out = plan_fields(plan, self.source, record, line)
+        if warn and len(plan.unknown) > seen_unknown:
+            self._warn_columns(plan, seen_unknown)
         return out
 
     def _object(self, plan: ColumnPlan, value: Any, line: int) -> Record:
-        if not isinstance(value, dict):
-            kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
-            return Record(self.source, line, None, ParseProblem(self.source, line, f"{kind}, not an intake object"))
-        return Record(self.source, line, self._check_keys(plan, value, line))
+        if isinstance(value, dict):
+            return Record(self.source, line, self._check_keys(plan, value, line))
+        return object_record(plan, self.source, value, line)
 
     def _read_jsonl(self, text: io.TextIOWrapper) -> Iterator[Record]:
         plan = self._plan()
-        loads = json.loads
         replaced_at = 0
         for number, line in enumerate(text, 1):
             if not line.strip():
                 continue
             if not replaced_at and "\ufffd" in line:
                 replaced_at = number
-            try:
-                value = loads(line)
-            except ValueError as exc:
-                reason = "not valid JSON"
-                if isinstance(exc, json.JSONDecodeError):
-                    length = len(line.rstrip())
-                    where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
-                    reason = f"not valid JSON ({exc.msg} {where})"
-                yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
-                continue
-            yield self._object(plan, value, number)
+            unknown = len(plan.unknown)
+            record = json_line_record(plan, self.source, number, line)
+            if len(plan.unknown) > unknown:
+                self._warn_columns(plan, unknown)
+            yield record
         self._warn_not_found(plan, plan.fields)
         if replaced_at:
             self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")

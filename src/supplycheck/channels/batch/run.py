@@ -6,7 +6,7 @@ import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from ...rulebase import RuleBase
 from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, InputError
@@ -47,11 +47,15 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
     total = None if any(r.is_stdin for r in readers) else sum(r.size or 0 for r in readers)
     workers = default_workers() if workers is None else max(1, workers)
 
-    def chunks() -> Iterator[tuple[str, list, int]]:
+    def chunks() -> Iterator[tuple[str, Any, tuple[IntakeReader, int, int]]]:
         before = 0
         for reader in readers:
-            for source, items in _chunks(reader, chunk_size):
-                yield source, items, before + reader.position()
+            if reader.format == "jsonl":  # parsed by the workers
+                for lines in reader.line_chunks(chunk_size):
+                    yield reader.source, lines, (reader, lines.lines[-1][0], before + reader.position())
+            else:
+                for source, items in _chunks(reader, chunk_size):
+                    yield source, items, (reader, items[-1][0], before + reader.position())
             before += reader.size or 0
 
     summary = Summary()
@@ -61,12 +65,16 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
         if fmt == "csv":
             out.write(csv_header())
         done = 0
-        for position, n, text, part in scored:
+        for (reader, last_line, position), n, text, part, seen in scored:
+            if seen is not None:
+                reader.saw(seen, last_line)
             out.write(text)
             summary.merge(part)
             done += n
             if on_progress is not None:
                 on_progress(done, position, total)
+        for reader in readers:
+            reader.finish_lines()
         summary.seconds = time.perf_counter() - started
     summary.warnings = [w for r in readers for w in r.warnings]
     return summary

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ...core.evaluate import evaluate_intake, rulebase_ref
-from ...core.intake import ID_FIELD, parse_intake
+from ...core import engine
+from ...core.evaluate import conclusions, facts_of, rulebase_ref
+from ...core.intake import ID_FIELD, validator
 from ...core.result import Result
 from ...errors import EngineError, FieldError, IntakeError
 from ...privacy import value_may_identify
 from ...rulebase import RuleBase
+from .columns import ColumnPlan
 from .problems import RECORD_FIELD, ParseProblem
+from .readers import JsonLines, LinesSeen, parse_json_lines
 from .summary import Summary
 from .writers import render
 
@@ -52,32 +55,61 @@ def contract_dict(result: Result) -> dict[str, Any]:
 
 class Scorer:
     """Scores records in this process: the same steps as `evaluate(..., explain=False)`,
-    returning the contract's result dict."""
+    returning the contract's result dict. A chunk of records is validated one record at a
+    time, matched by the engine in shared sessions, and each result built in one pass."""
 
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
+        self.validate = validator(rulebase)
         self.ref = rulebase_ref(rulebase).model_dump(mode="json")
+        self.plans: dict[tuple[str, tuple[str, ...]], ColumnPlan] = {}  # per input file
 
     def error(self, raw_id: Any, items: list[dict[str, str]]) -> dict[str, Any]:
         return {"id": None if raw_id in (None, "") else str(raw_id), "status": "error",
                 "errors": items, "rulebase": dict(self.ref)}
 
     def score(self, fields: Mapping[str, Any] | None, problem: ParseProblem | None = None) -> dict[str, Any]:
-        if problem is not None or fields is None:
-            return self.error(None, [problem.as_dict() if problem else {"field": RECORD_FIELD, "message": "no record"}])
-        try:
-            intake = parse_intake(self.rulebase, fields)
-        except IntakeError as exc:
-            return self.error(fields.get(ID_FIELD), [field_error_item(e) for e in exc.errors])
-        try:
-            return contract_dict(evaluate_intake(self.rulebase, intake, explain=False))
-        except EngineError as exc:  # the engine failed on this intake: report it, score the rest
-            return self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({exc})"}])
+        return self.score_many([(fields, problem)])[0]
 
-    def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]]) -> tuple[Any, "Summary"]:
-        """Score one chunk of (line, fields, problem): (rendered output or result dicts, summary)."""
-        results = [self.score(fields, problem) for _, fields, problem in items]
+    def score_many(self, records: list[tuple[Mapping[str, Any] | None, ParseProblem | None]]) -> list[dict[str, Any]]:
+        """The result of each (fields, problem), in order."""
+        rulebase = self.rulebase
+        results: list[dict[str, Any] | None] = []
+        valid: list[tuple[int, Any, dict[str, Any]]] = []  # (index, intake, facts)
+        for fields, problem in records:
+            if problem is not None or fields is None:
+                results.append(self.error(problem.id if problem else None, [
+                    problem.as_dict() if problem else {"field": RECORD_FIELD, "message": "no record"}]))
+                continue
+            try:
+                intake = self.validate(fields)
+            except IntakeError as exc:
+                results.append(self.error(fields.get(ID_FIELD), [field_error_item(e) for e in exc.errors]))
+                continue
+            valid.append((len(results), intake, facts_of(rulebase, intake)))
+            results.append(None)
+        by_id = rulebase.rules_by_id
+        matched = engine.matching_rules_many(rulebase, [facts for _, _, facts in valid])
+        for (i, intake, facts), fired in zip(valid, matched):
+            if isinstance(fired, EngineError):  # the engine failed on this intake: report it, score the rest
+                results[i] = self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({fired})"}])
+            else:
+                results[i] = {"id": intake.id, "status": "scored",
+                              **conclusions(rulebase, facts, [by_id[r] for r in fired]), "rulebase": dict(self.ref)}
+        return results  # type: ignore[return-value]
+
+    def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]] | JsonLines
+              ) -> tuple[Any, Summary, LinesSeen | None]:
+        """Score one chunk of (line, fields, problem), or of raw JSON lines: (rendered output
+        or result dicts, summary, what the lines' reader should report)."""
+        seen = None
+        if isinstance(items, JsonLines):
+            key = (source, items.drop_columns)
+            plan = self.plans.get(key) or self.plans.setdefault(key, ColumnPlan.for_rulebase(self.rulebase, items.drop_columns))
+            records, seen = parse_json_lines(plan, source, items)
+            items = [(r.line, r.fields, r.problem) for r in records]
+        results = self.score_many([(fields, problem) for _, fields, problem in items])
         summary = Summary()
         for (line, _, _), result in zip(items, results):
             summary.add(result, source, line)
-        return (results if fmt == "dicts" else render(fmt, results)), summary
+        return (results if fmt == "dicts" else render(fmt, results)), summary, seen

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from ...errors import SupplycheckError
 from ...rulebase import RuleBase, load_rulebase
 from .problems import DEFAULT_CHUNK_SIZE
-from .readers import Record
+from .readers import JsonLines, Record
 from .scoring import Scorer
 from .summary import Summary
 
@@ -43,7 +43,7 @@ def _init_worker(rules_dir: str, content_hash: str) -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _score_chunk(fmt: str, source: str, items: list) -> tuple[Any, Summary]:
+def _score_chunk(fmt: str, source: str, items: Any) -> tuple[Any, Summary, Any]:
     if _worker is None:
         raise _worker_error or SupplycheckError("worker process not initialised")
     return _worker.chunk(fmt, source, items)
@@ -97,8 +97,8 @@ def _chunks(records: Iterable[Record | Mapping[str, Any]], size: int) -> Iterato
 
 
 def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], fmt: str,
-                  workers: int) -> Iterator[tuple[Any, int, Any, Summary]]:
-    """(tag, number of records, output, summary) per chunk, in input order.
+                  workers: int) -> Iterator[tuple[Any, int, Any, Summary, Any]]:
+    """(tag, number of records, output, summary, LinesSeen or None) per chunk, in input order.
 
     The first chunk is scored in this process (a small input never starts worker processes);
     the rest go to `workers` processes, each loading the rule base once, with a bounded number
@@ -112,8 +112,7 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
     if second is None:
         local = Scorer(rulebase)
         for source, items, tag in itertools.chain([first], chunks):
-            output, summary = local.chunk(fmt, source, items)
-            yield tag, len(items), output, summary
+            yield (tag, _count(items), *local.chunk(fmt, source, items))
         return
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
@@ -123,14 +122,13 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
 
         def submit(chunk: tuple[str, list, Any]) -> None:
             source, items, tag = chunk
-            pending.append((tag, len(items), executor.submit(_score_chunk, fmt, source, items)))
+            pending.append((tag, _count(items), executor.submit(_score_chunk, fmt, source, items)))
 
         with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
             submit(second)
         # Score the first chunk here while the workers start.
         local = Scorer(rulebase)
-        output, summary = local.chunk(fmt, first[0], first[1])
-        yield first[2], len(first[1]), output, summary
+        yield (first[2], _count(first[1]), *local.chunk(fmt, first[0], first[1]))
         limit = 4 * workers
         for chunk in chunks:
             submit(chunk)
@@ -152,5 +150,9 @@ def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, An
     fields, or Records from `read_intakes`. With `workers` > 1, scoring runs in that many
     processes (each loads the rule base from `rulebase.directory` once)."""
     chunks = ((source, items, None) for source, items in _chunks(records, chunk_size))
-    for _, _, results, _ in _score_chunks(rulebase, chunks, "dicts", workers):
+    for _, _, results, _, _ in _score_chunks(rulebase, chunks, "dicts", workers):
         yield from results
+
+
+def _count(items: Any) -> int:
+    return len(items.lines) if isinstance(items, JsonLines) else len(items)

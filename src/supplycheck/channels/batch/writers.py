@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import IO, Any, Iterable, Mapping
 
+import orjson
+
 from ...errors import SupplycheckError
 from .problems import OUTPUT_FORMATS, STDIN
 
@@ -19,7 +21,16 @@ CSV_COLUMNS = (
     "rulebase.hash",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def json_line(result: Mapping[str, Any]) -> str:
+    """One result as a compact JSON line (orjson; the standard library for text orjson
+    refuses, such as a lone surrogate read from a JSON escape)."""
+    try:
+        return orjson.dumps(result).decode()
+    except TypeError:
+        return _json_dumps(result)
 
 
 def neutralise(cell: str) -> str:
@@ -57,7 +68,7 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
 def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
     """Results as JSONL lines or CSV rows (without the header)."""
     if fmt == "jsonl":
-        return "".join([_dumps(r) + "\n" for r in results])
+        return "".join([json_line(r) + "\n" for r in results])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerows([neutralise(c) for c in flatten(r).values()] for r in results)
