@@ -76,12 +76,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.command("batch")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="OUTPUT",
-              help="Results: .jsonl (one result a line) or .csv (flat columns); - for JSONL on standard output.")
+              help="Results: .jsonl (one result a line), .csv (flat columns) or .parquet; - for JSONL on standard output.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
 @click.option("--drop-columns", "drop", multiple=True, metavar="COLUMN[,COLUMN...]",
               help="Drop these columns before anything is read from them (for example identifying ones). Repeatable.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error or an input has no intakes.")
+@click.option("--with-source", is_flag=True,
+              help="Add to each result the file and line it comes from (`source`; source.file and source.line in CSV).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the summary as JSON to this file.")
 @click.option("--progress/--no-progress", default=None,
@@ -89,19 +91,20 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; warnings still go to standard error.")
 @rules_option
 def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
-                  drop: tuple[str, ...], strict: bool, summary_path: Path | None,
+                  drop: tuple[str, ...], strict: bool, with_source: bool, summary_path: Path | None,
                   progress: bool | None, quiet: bool) -> None:
     """Score anonymised intake files: one result per intake, in input order.
 
-    INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line) or
-    .json (an array) file, or - for JSONL on standard input. A record with bad values, or a line
+    INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line),
+    .json (an array) or .parquet (lists as Arrow lists) file, or - for JSONL on standard input. A record with bad values, or a line
     that cannot be parsed, becomes an error result that says why; the rest are still scored.
     A file with identifying columns (name, e-mail, phone, address, postcode, date of birth,
     health-service or record numbers, free text) is refused: remove them, or name them in
     --drop-columns.
 
     The exit status is 0 when every intake was read (scored or error), 2 when a file cannot be
-    read or the command is misused, 1 with --strict when any intake is an error.
+    read or the command is misused, 1 with --strict when any intake is an error or an input
+    has no intakes. Ids used twice and records without an id are warned about.
 
     CSV output has one row per intake; lists are joined with ';', and cells a spreadsheet would
     run as a formula start with a quote:
@@ -111,6 +114,10 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
       factor_evidence (factor:field,field;...), perceived_signs, referrals (to:urgency;...),
       referral_reasons (to:reason,reason;...), next_steps (codes), error_fields,
       error_messages (joined with ' | '), rulebase.name, rulebase.version, rulebase.hash
+      (with --with-source: source.file, source.line)
+
+    Parquet output has the same fields as JSONL, with lists as Arrow lists (schema in
+    docs/batch-results.md).
     """
     err = console(stderr=True)
     show = (err.is_terminal and not quiet) if progress is None else progress
@@ -119,7 +126,7 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
         with ProgressBar(err, show) as bar:
             summary = score_files(list(inputs), output, rulebase, workers=workers,
                                   drop_columns=_split(drop), on_warning=bar.warn,
-                                  on_progress=bar.update)
+                                  on_progress=bar.update, with_source=with_source)
     except IdentifyingColumnsError as exc:
         err.print(f"supplycheck: {exc}", markup=False, soft_wrap=True)
         names = ",".join(name for name, _ in exc.columns)
@@ -138,7 +145,7 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
             f.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if not quiet:
         print_summary(console(stderr=output == "-"), summary, rulebase, output)
-    if strict and summary.errors:
+    if strict and (summary.errors or summary.empty_inputs):
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -162,6 +169,8 @@ def print_summary(out: Console, summary: Summary, rulebase: RuleBase, output: st
     rate = f"{s.records_per_second:,.0f} intakes/s"
     out.print(f"Read {s.records:,} intakes in {s.seconds:.1f} s ({rate}): {s.scored:,} scored, "
               f"{s.errors:,} error{'s' if s.errors != 1 else ''}. Results: {output}", markup=False, soft_wrap=True)
+    if s.empty_inputs:
+        out.print(f"No intakes in: {', '.join(s.empty_inputs)}", markup=False, soft_wrap=True)
     if s.scored:
         data = s.to_dict()
         out.print()

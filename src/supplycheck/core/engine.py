@@ -62,9 +62,9 @@ def to_fact(values: Mapping[str, Any], symbols: Mapping[str, C.Symbol]) -> dict[
     fact: dict[str, Any] = {"t": INTAKE}
     for name, value in values.items():
         if symbols[name].kind == "multi":
-            fact[list_count(name)] = len(value)
+            fact[f"{name}__n"] = len(value)  # list_count, list_item (inlined: called per answer)
             for code in value:
-                fact[list_item(name, code)] = 1
+                fact[f"{name}__{code}"] = 1
         else:
             fact[name] = value
     return fact

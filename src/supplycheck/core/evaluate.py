@@ -3,6 +3,7 @@ durable_rules matching -> the result, with the reasoning behind it."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 from . import derive, engine
@@ -58,7 +59,7 @@ def evaluate_intake(rulebase: RuleBase, intake: Intake, *, explain: bool = True)
 def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
              fired: list[CompiledRule], *, explain: bool = True) -> Result:
     """Turn the rules that fired into a result. Pure: no engine, no I/O."""
-    found = conclusions(rulebase, facts, fired)
+    found = conclusions(rulebase, facts, [r.id for r in fired])
     by_urgency = sorted(fired, key=lambda r: r.model.urgency.rank) if explain else []
     return Result(
         id=intake.id,
@@ -107,18 +108,19 @@ def _concludes(rulebase: RuleBase) -> dict[str, _Concludes]:
     return table
 
 
+_by_rank = operator.attrgetter("rank")
 _URGENCIES = [u.value for u in Urgency]  # by rank
 _TARGETS = {t.value: i for i, t in enumerate(ReferralTarget)}
 
 
-def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[CompiledRule]) -> dict[str, Any]:
-    """The findings of the rules that fired, as the contract's fields (JSON-ready, in the
-    contract's order): urgency, supply_picture, red_flags, factors, perceived_signs, referrals,
-    next_steps. `fired` is in rule-base order; everything ordered by urgency takes the most
-    urgent rule first, ties in rule-base order."""
+def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) -> dict[str, Any]:
+    """The findings of the rules that fired (their ids, in rule-base order), as the contract's
+    fields, JSON-ready and in the contract's order: urgency, supply_picture, red_flags, factors,
+    perceived_signs, referrals, next_steps. Whatever is ordered by urgency takes the most urgent
+    rule first, ties in rule-base order."""
     table = _concludes(rulebase)
-    rules = [table[r.id] for r in fired]
-    by_urgency = sorted(rules, key=lambda c: c.rank)
+    rules = [table[rule_id] for rule_id in fired]
+    by_urgency = sorted(rules, key=_by_rank)
 
     flags: dict[str, tuple[int, int]] = {}
     referrals: dict[str, tuple[int, list[str]]] = {}
@@ -131,7 +133,9 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[Compil
             if c.reason not in reasons:
                 reasons.append(c.reason)
             referrals[to] = (min(best, rank), reasons)
-        steps.extend(code for code in c.next_steps if code not in steps)
+        for code in c.next_steps:
+            if code not in steps:
+                steps.append(code)
 
     factors: dict[str, tuple[str, list[str]]] = {}
     perceived: list[str] = []

@@ -118,12 +118,15 @@ class RecordValidator:
                 if key != ID_FIELD:
                     warnings.append(f"unknown field {key!r} ignored")
                 continue
-            if value is None or is_blank(value):
+            if value is None:
                 continue
             try:
-                answers[key] = check(value)
+                typed = check(value)
             except (ValueError, TypeError):
                 errors.append(FieldError(key, value, self.questions[key].allowed()))
+                continue
+            if typed is not BLANK:
+                answers[key] = typed
         weighed_at, age = answers.get("weight_age_days"), answers.get("infant_age_days")
         if weighed_at is not None and age is not None and weighed_at > age:
             errors.append(FieldError("weight_age_days", raw["weight_age_days"],
@@ -142,9 +145,14 @@ def validator(rulebase: RuleBase) -> RecordValidator:
     return found
 
 
+BLANK = object()  # what a check returns for a blank value (not known, not an error)
+
+
 def _check_for(q: Question) -> Callable[[Any], Any]:
-    """`parse_value(q, ·)` specialised to one question."""
-    slow = lambda value: parse_value(q, value)  # noqa: E731
+    """`parse_value(q, ·)` specialised to one question, returning BLANK for a blank value."""
+
+    def slow(value: Any) -> Any:
+        return BLANK if is_blank(value) else parse_value(q, value)
     if q.is_numeric:
         if q.min is None or q.max is None:
             return slow
@@ -153,7 +161,10 @@ def _check_for(q: Question) -> Callable[[Any], Any]:
         def number(value: Any) -> Any:
             kind = type(value)
             if kind is str:
-                n = float(value.strip())
+                text = value.strip()
+                if not text:
+                    return BLANK
+                n = float(text)
             elif kind is int:
                 n = value
             elif kind is float:
@@ -162,6 +173,8 @@ def _check_for(q: Question) -> Callable[[Any], Any]:
                 return slow(value)
             if kind is not int:
                 if not math.isfinite(n):
+                    if n != n and kind is float:  # NaN, as pandas writes an empty cell
+                        return BLANK
                     raise ValueError
                 if n.is_integer():
                     n = int(n)
@@ -176,8 +189,10 @@ def _check_for(q: Question) -> Callable[[Any], Any]:
         def codes(value: Any) -> list[str]:
             kind = type(value)
             if kind is str:
+                if not value.strip():
+                    return BLANK
                 items = [p.strip().lower() for p in value.split(";") if p.strip()]
-            elif kind is list and all(type(v) is str for v in value):
+            elif kind is list and value and all(type(v) is str for v in value):
                 items = [v.strip().lower() for v in value]
             else:
                 return slow(value)
@@ -192,9 +207,11 @@ def _check_for(q: Question) -> Callable[[Any], Any]:
         if type(value) is not str:
             return slow(value)
         text = value.strip().lower()
-        if text not in allowed:
-            raise ValueError
-        return text
+        if text in allowed:
+            return text
+        if not text:
+            return BLANK
+        raise ValueError
     return choice
 
 

@@ -10,8 +10,8 @@ from ...errors import SupplycheckError
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 RECORD_FIELD = "record"  # the `field` of an error about a whole line that cannot be parsed
-INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-OUTPUT_FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
+INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+OUTPUT_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 DEFAULT_CHUNK_SIZE = 500
 MAX_EXAMPLES = 20  # error records kept in the summary
 MAX_WARNINGS_PER_FILE = 20

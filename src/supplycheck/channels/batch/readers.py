@@ -142,7 +142,7 @@ def input_format(path: str | Path) -> str:
         return "jsonl"
     fmt = INPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise InputError(str(path), "unknown input format; use .csv, .jsonl or .json (or - for JSONL on standard input)")
+        raise InputError(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet (or - for JSONL on standard input)")
     return fmt
 
 
@@ -167,6 +167,9 @@ class IntakeReader:
         self._raw: IO[bytes] | None = None
         self.size: int | None = None
         self.warnings: list[str] = []
+        self.records = 0  # scored so far (counted by the run)
+        self.empty_warned = False
+        self._parquet: Any = None
         if not self.is_stdin:
             try:
                 self.size = os.stat(self.path).st_size
@@ -180,6 +183,9 @@ class IntakeReader:
     def check(self) -> None:
         """Refuse the file now if it cannot be used (identifying columns, unusable header)."""
         if self.is_stdin:
+            return
+        if self.format == "parquet":
+            self.parquet()
             return
         with self._open() as text:
             if self.format == "csv":
@@ -202,7 +208,23 @@ class IntakeReader:
                         self._check_keys(plan, value, number, warn=False)
                         return
 
+    def parquet(self) -> Any:
+        """The Parquet input (see arrow.ParquetInput), opened once; raises for identifying columns."""
+        if self._parquet is None:
+            from .arrow import ParquetInput
+            self._parquet = ParquetInput(self.path, self.source, self.rulebase, self.drop_columns)
+        return self._parquet
+
+    def arrow_chunks(self, size: int) -> Iterator[Any]:
+        """The rows of a Parquet input, `size` at a time, as arrow.ArrowRows."""
+        parquet = self.parquet()
+        self._warn_columns(parquet.plan, 0)
+        self._warn_not_found(parquet.plan, parquet.plan.fields)
+        yield from parquet.chunks(size)
+
     def position(self) -> int:
+        if self._parquet is not None:
+            return (self.size or 0) * self._parquet.done // max(self._parquet.rows, 1)
         try:
             return self._raw.tell() if self._raw is not None and not self.is_stdin else 0
         except (OSError, ValueError):
@@ -243,15 +265,25 @@ class IntakeReader:
         if seen.replaced_at and not self._replaced_at:
             self._replaced_at = seen.replaced_at
 
-    def finish_lines(self) -> None:
-        """The warnings of a file read with line_chunks, once all its chunks are scored."""
-        if not hasattr(self, "_plan_seen"):
-            return
-        self._warn_not_found(self._plan_seen, self._plan_seen.fields)
-        if self._replaced_at:
-            self._warn(f"bytes that are not UTF-8 were replaced (first at line {self._replaced_at})")
+    def finish(self) -> None:
+        """The warnings of a file once all its records are scored: for JSON lines read with
+        line_chunks, and for a file without any intake."""
+        if hasattr(self, "_plan_seen"):
+            self._warn_not_found(self._plan_seen, self._plan_seen.fields)
+            if self._replaced_at:
+                self._warn(f"bytes that are not UTF-8 were replaced (first at line {self._replaced_at})")
+        if self.records == 0 and not self.empty_warned:
+            self.empty_warned = True
+            self._warn("no intakes: a header and no rows" if self.format in ("csv", "parquet") and self.size
+                       else "no intakes: the file is empty")
 
     def __iter__(self) -> Iterator[Record]:
+        if self.format == "parquet":
+            from .arrow import rows
+            for chunk in self.arrow_chunks(1000):
+                for line, fields, _ in rows(chunk):
+                    yield Record(self.source, line, fields)
+            return
         with self._open() as text:
             if self.format == "csv":
                 yield from self._read_csv(text)
@@ -342,6 +374,7 @@ class IntakeReader:
         lines = _CsvLines(text, self.source)
         names, used, plan = self._csv_header(lines)
         if not names:
+            self.empty_warned = True
             self._warn("empty file (no header row)")
             return
         self._warn_columns(plan, 0)

@@ -88,28 +88,34 @@ class Scorer:
                 continue
             valid.append((len(results), intake, facts_of(rulebase, intake)))
             results.append(None)
-        by_id = rulebase.rules_by_id
         matched = engine.matching_rules_many(rulebase, [facts for _, _, facts in valid])
         for (i, intake, facts), fired in zip(valid, matched):
             if isinstance(fired, EngineError):  # the engine failed on this intake: report it, score the rest
                 results[i] = self.error(intake.id, [{"field": RECORD_FIELD, "message": f"could not be scored ({fired})"}])
             else:
                 results[i] = {"id": intake.id, "status": "scored",
-                              **conclusions(rulebase, facts, [by_id[r] for r in fired]), "rulebase": dict(self.ref)}
+                              **conclusions(rulebase, facts, fired), "rulebase": dict(self.ref)}
         return results  # type: ignore[return-value]
 
-    def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]] | JsonLines
-              ) -> tuple[Any, Summary, LinesSeen | None]:
-        """Score one chunk of (line, fields, problem), or of raw JSON lines: (rendered output
-        or result dicts, summary, what the lines' reader should report)."""
+    def chunk(self, fmt: str, source: str, items: list[tuple[int, Any, Any]] | JsonLines | Any,
+              with_source: bool = False) -> tuple[Any, Summary, LinesSeen | None]:
+        """Score one chunk of (line, fields, problem), of raw JSON lines or of Arrow rows:
+        (rendered output or result dicts, summary, what the lines' reader should report).
+        The summary's `ids` holds (line, id) of each record, for the run's check of ids."""
         seen = None
         if isinstance(items, JsonLines):
             key = (source, items.drop_columns)
             plan = self.plans.get(key) or self.plans.setdefault(key, ColumnPlan.for_rulebase(self.rulebase, items.drop_columns))
             records, seen = parse_json_lines(plan, source, items)
             items = [(r.line, r.fields, r.problem) for r in records]
+        elif not isinstance(items, list):  # arrow.ArrowRows (pyarrow is imported only for Parquet)
+            from .arrow import rows
+            items = rows(items)
         results = self.score_many([(fields, problem) for _, fields, problem in items])
         summary = Summary()
         for (line, _, _), result in zip(items, results):
             summary.add(result, source, line)
+            summary.ids.append((line, result["id"]))
+            if with_source:
+                result["source"] = {"file": source, "line": line}
         return (results if fmt == "dicts" else render(fmt, results)), summary, seen

@@ -43,10 +43,10 @@ def _init_worker(rules_dir: str, content_hash: str) -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _score_chunk(fmt: str, source: str, items: Any) -> tuple[Any, Summary, Any]:
+def _score_chunk(fmt: str, source: str, items: Any, with_source: bool) -> tuple[Any, Summary, Any]:
     if _worker is None:
         raise _worker_error or SupplycheckError("worker process not initialised")
-    return _worker.chunk(fmt, source, items)
+    return _worker.chunk(fmt, source, items, with_source)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -96,8 +96,8 @@ def _chunks(records: Iterable[Record | Mapping[str, Any]], size: int) -> Iterato
         yield source or "", items
 
 
-def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], fmt: str,
-                  workers: int) -> Iterator[tuple[Any, int, Any, Summary, Any]]:
+def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fmt: str,
+                  workers: int, with_source: bool = False) -> Iterator[tuple[Any, int, Any, Summary, Any]]:
     """(tag, number of records, output, summary, LinesSeen or None) per chunk, in input order.
 
     The first chunk is scored in this process (a small input never starts worker processes);
@@ -112,7 +112,7 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
     if second is None:
         local = Scorer(rulebase)
         for source, items, tag in itertools.chain([first], chunks):
-            yield (tag, _count(items), *local.chunk(fmt, source, items))
+            yield (tag, _count(items), *local.chunk(fmt, source, items, with_source))
         return
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
@@ -122,13 +122,13 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
 
         def submit(chunk: tuple[str, list, Any]) -> None:
             source, items, tag = chunk
-            pending.append((tag, _count(items), executor.submit(_score_chunk, fmt, source, items)))
+            pending.append((tag, _count(items), executor.submit(_score_chunk, fmt, source, items, with_source)))
 
         with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
             submit(second)
         # Score the first chunk here while the workers start.
         local = Scorer(rulebase)
-        yield (first[2], _count(first[1]), *local.chunk(fmt, first[0], first[1]))
+        yield (first[2], _count(first[1]), *local.chunk(fmt, first[0], first[1], with_source))
         limit = 4 * workers
         for chunk in chunks:
             submit(chunk)
@@ -155,4 +155,6 @@ def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, An
 
 
 def _count(items: Any) -> int:
-    return len(items.lines) if isinstance(items, JsonLines) else len(items)
+    if isinstance(items, JsonLines):
+        return len(items.lines)
+    return len(items) if isinstance(items, list) else items.batch.num_rows  # arrow.ArrowRows

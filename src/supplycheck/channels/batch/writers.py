@@ -20,6 +20,7 @@ CSV_COLUMNS = (
     "next_steps", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
     "rulebase.hash",
 )
+SOURCE_COLUMNS = ("source.file", "source.line")  # with --with-source
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -62,11 +63,16 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
         "rulebase.name": ref.get("name", ""),
         "rulebase.version": ref.get("version", ""),
         "rulebase.hash": ref.get("hash", ""),
+        **({"source.file": result["source"]["file"], "source.line": str(result["source"]["line"])}
+           if "source" in result else {}),
     }
 
 
-def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
-    """Results as JSONL lines or CSV rows (without the header)."""
+def render(fmt: str, results: list[dict[str, Any]]) -> Any:
+    """Results as JSONL lines or CSV rows (without the header), or a Parquet RecordBatch."""
+    if fmt == "parquet":
+        from .arrow import results_batch
+        return results_batch(results)
     if fmt == "jsonl":
         return "".join([json_line(r) + "\n" for r in results])
     buf = io.StringIO()
@@ -75,9 +81,9 @@ def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def csv_header() -> str:
+def csv_header(with_source: bool = False) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS)
+    csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS + (SOURCE_COLUMNS if with_source else ()))
     return buf.getvalue()
 
 
@@ -90,7 +96,7 @@ def output_format(path: str | Path) -> str:
         return "jsonl"
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise OutputError(f"{path}: unknown output format; use .jsonl or .csv")
+        raise OutputError(f"{path}: unknown output format; use .jsonl, .csv or .parquet")
     return fmt
 
 
@@ -99,8 +105,9 @@ class AtomicFile:
     hidden temporary file in the same folder, which replaces the target at the end; on any
     error or interruption the temporary file is removed and the target is left untouched."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, binary: bool = False):
         self.path = Path(path)
+        self.binary = binary
         self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self.file: IO[str] | None = None
 
@@ -111,7 +118,7 @@ class AtomicFile:
             fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
-        self.file = open(fd, "w", encoding="utf-8", newline="")
+        self.file = open(fd, "wb") if self.binary else open(fd, "w", encoding="utf-8", newline="")
         return self.file
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
