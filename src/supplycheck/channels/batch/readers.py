@@ -14,6 +14,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 import orjson
 
+from ...core.intake import ID_FIELD
 from ...rulebase import RuleBase
 from .columns import ColumnPlan, normalise_column
 from .problems import (
@@ -381,14 +382,20 @@ class IntakeReader:
         self._warn_not_found(plan, names)
         width = len(names)
         source = self.source
+        id_at = next((i for i, name in used if name == ID_FIELD), None)
         for line, cells in lines.records(width):
             if cells is None or isinstance(cells, str):
-                yield Record(source, line, None, ParseProblem(source, line, cells or "cannot be parsed"))
+                # The cells before an unbalanced quote are still read as they were meant.
+                before = getattr(cells, "cells_before", [])
+                readable = before[id_at].strip() or None if id_at is not None and id_at < len(before) else None
+                yield Record(source, line, None, ParseProblem(source, line, cells or "cannot be parsed", readable))
                 continue
             if len(cells) != width:
                 if not fits(cells, width):
                     reason = f"{len(cells)} cells where the header has {width}"
-                    yield Record(source, line, None, ParseProblem(source, line, reason))
+                    # A cell missing or extra may shift the cells after it: only a first-column id is sure.
+                    readable = cells[0].strip() or None if id_at == 0 and cells else None
+                    yield Record(source, line, None, ParseProblem(source, line, reason, readable))
                     continue
                 cells = cells[:width]
             yield Record(source, line, {name: cells[i] for i, name in used if cells[i]})
@@ -465,6 +472,12 @@ class _Text(io.TextIOWrapper):
 def fits(cells: list[str], width: int) -> bool:
     """A row of the header's width; trailing empty cells (as some spreadsheets write) are fine."""
     return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
+
+
+class _Unreadable(str):
+    """Why a CSV line cannot be read, with the cells before the problem (`cells_before`)."""
+
+    cells_before: list[str]
 
 
 class _Feed:
@@ -559,7 +572,10 @@ class _CsvLines:
             if cells is not None and width is not None and fits(cells, width):
                 yield number, cells  # a literal quote inside an unquoted cell: the value decides
             else:
-                yield number, "unbalanced quote (a quoted cell is not closed)"
+                reason = _Unreadable("unbalanced quote (a quoted cell is not closed)")
+                reason.cells_before = self._parse(line[:line.index('"')]) or [] if '"' in line else []
+                reason.cells_before = reason.cells_before[:-1]  # the last one holds the quote
+                yield number, reason
 
 
 class _JsonArray:
