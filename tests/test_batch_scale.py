@@ -187,3 +187,21 @@ def test_a_csv_header_without_rows_is_reported_and_fails_strict(tmp_path):
                    "--summary", str(tmp_path / "s.json"))
     assert proc.returncode == 1 and "no intakes: a header and no rows" in proc.stderr
     assert json.loads((tmp_path / "s.json").read_text())["empty_inputs"] == [str(tmp_path / "in.csv")]
+
+
+def test_batch_results_follow_their_json_schema(rulebase, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    proc = run_cli("rules", "schema", "batch-result")
+    assert proc.returncode == 0, proc.stderr
+    validator = jsonschema.Draft202012Validator(json.loads(proc.stdout))
+    records = make_records(rulebase, 300, seed=14, bad_every=7)
+    write_jsonl(tmp_path / "in.jsonl", records)
+    with open(tmp_path / "in.jsonl", "a") as f:
+        f.write('{"id": "x", broken\n')
+    assert invoke(str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--with-source").exit_code == 0
+    results = read_jsonl(tmp_path / "out.jsonl")
+    assert {r["status"] for r in results} == {"scored", "error"}
+    for result in results:
+        validator.validate(result)
+    bad = dict(results[0], urgency="soon")
+    assert not validator.is_valid(bad)

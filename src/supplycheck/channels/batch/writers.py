@@ -34,6 +34,65 @@ def json_line(result: Mapping[str, Any]) -> str:
         return _json_dumps(result)
 
 
+def result_json_schema(codes: Any = None) -> dict[str, Any]:
+    """JSON Schema of one batch result (a line of JSONL output; a row of Parquet output has
+    the same fields, null where this leaves one out). With the rule base's `codes`, the codes
+    are listed as enums."""
+    def text_list(values: Any = None) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string", **({"enum": sorted(values)} if values else {})}}
+
+    urgencies = ["emergency", "same_day", "within_2_days", "routine", "none"]
+    pictures = ["likely_low_supply", "possible_low_supply", "possible_oversupply", "reassuring", "unclear"]
+    targets = ["emergency_services", "baby_doctor", "lactation_consultant", "mothers_doctor", "peer_support"]
+    strings = {"type": "string"}
+    ref = {"type": "object", "required": ["name", "version", "hash"], "additionalProperties": False,
+           "properties": {"name": strings, "version": strings, "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}
+    source = {"type": "object", "required": ["file", "line"], "additionalProperties": False,
+              "description": "with --with-source: the input file and line (row for Parquet)",
+              "properties": {"file": strings, "line": {"type": "integer", "minimum": 1}}}
+    scored = {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "status", "urgency", "supply_picture", "red_flags", "factors", "perceived_signs",
+                     "referrals", "next_steps", "rulebase"],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"const": "scored"},
+            "urgency": {"enum": urgencies},
+            "supply_picture": {"enum": pictures},
+            "red_flags": text_list(codes and codes.red_flags),
+            "factors": {"type": "array", "items": {
+                "type": "object", "required": ["id", "category", "evidence"], "additionalProperties": False,
+                "properties": {"id": {"type": "string", **({"enum": sorted(codes.factors)} if codes else {})},
+                               "category": {"enum": ["primary", "secondary"]}, "evidence": text_list()}}},
+            "perceived_signs": text_list(codes and codes.perceived_signs),
+            "referrals": {"type": "array", "items": {
+                "type": "object", "required": ["to", "urgency", "reasons"], "additionalProperties": False,
+                "properties": {"to": {"enum": targets}, "urgency": {"enum": urgencies}, "reasons": text_list()}}},
+            "next_steps": {"type": "array", "items": {
+                "type": "object", "required": ["code", "text"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", **({"enum": sorted(codes.next_steps)} if codes else {})},
+                               "text": strings}}},
+            "rulebase": ref,
+            "source": source,
+        },
+    }
+    error = {
+        "type": "object", "additionalProperties": False, "required": ["id", "status", "errors", "rulebase"],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"const": "error"},
+            "errors": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["field", "message"], "additionalProperties": False,
+                "properties": {"field": {"type": "string", "description": "an intake field, or `record` for a line that cannot be read"},
+                               "message": strings}}},
+            "rulebase": ref,
+            "source": source,
+        },
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "supplycheck batch result",
+            "description": "One line of `supplycheck batch` JSONL output", "oneOf": [scored, error]}
+
+
 def neutralise(cell: str) -> str:
     """A cell a spreadsheet would run as a formula, made inert with a leading `'`."""
     return "'" + cell if cell[:1] in _FORMULA_START else cell
