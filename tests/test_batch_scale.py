@@ -205,3 +205,9 @@ def test_batch_results_follow_their_json_schema(rulebase, tmp_path):
         validator.validate(result)
     bad = dict(results[0], urgency="soon")
     assert not validator.is_valid(bad)
+
+
+def test_the_documented_json_schema_is_the_one_in_the_code():
+    from supplycheck.channels.batch.writers import result_json_schema
+    documented = json.loads((Path(__file__).resolve().parents[1] / "docs" / "batch-result.schema.json").read_text())
+    assert documented == result_json_schema()
