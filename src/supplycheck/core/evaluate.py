@@ -143,8 +143,7 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
     for c in rules:
         if c.factor:
             _, fields = factors.setdefault(c.factor, (c.category, []))
-            evidence = _evidence(rulebase, c.rule, facts)
-            fields.extend(f for f in _answers_behind(rulebase, evidence, facts) if f not in fields)
+            fields.extend(f for f in _factor_answers(rulebase, c, facts) if f not in fields)
         if c.perceived and c.perceived not in perceived:
             perceived.append(c.perceived)
         if c.supply:
@@ -167,6 +166,39 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
         "next_steps": [{"code": code, "text": codes.next_steps[code].parent}
                        for code in steps if code not in superseded],
     }
+
+
+_MISSING = object()
+_EVIDENCE_CACHE_SIZE = 50_000
+
+
+def _factor_answers(rulebase: RuleBase, c: _Concludes, facts: Mapping[str, Any]) -> list[str]:
+    """The answers behind a factor rule that fired, remembered by the values of the fields
+    they can depend on (the same values always give the same answers)."""
+    relevant, cache = _evidence_fields(rulebase, c.rule)
+    key = tuple(v if type(v) is not list else tuple(v)
+                for v in (facts.get(name, _MISSING) for name in relevant))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _EVIDENCE_CACHE_SIZE:
+            cache.clear()
+        found = cache[key] = _answers_behind(rulebase, _evidence(rulebase, c.rule, facts), facts)
+    return found
+
+
+def _evidence_fields(rulebase: RuleBase, rule: CompiledRule) -> tuple[tuple[str, ...], dict]:
+    """The facts a rule's evidence can depend on (its leaves' fields, what they are derived
+    from, and the answers behind those), and the rule's evidence cache."""
+    table = rulebase.__dict__.setdefault("_evidence_fields", {})
+    found = table.get(rule.id)
+    if found is None:
+        names: dict[str, None] = {}
+        for leaf in C.leaves(rule.condition, rulebase.definitions):
+            for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
+                names[name] = None
+                names.update(dict.fromkeys(rulebase.answers_behind(name)))
+        found = table[rule.id] = (tuple(names), {})
+    return found
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -106,19 +106,30 @@ class RecordValidator:
     def __init__(self, rulebase: RuleBase):
         self.questions = rulebase.questions
         self.checks: dict[str, Callable[[Any], Any]] = {q.id: _check_for(q) for q in self.questions.values()}
+        # The commonest answer, a choice given as text, is checked inline (no call).
+        self.choices: dict[str, frozenset[str]] = {
+            q.id: frozenset(q.values) for q in self.questions.values() if not q.is_numeric and q.type is not FieldType.multi}
 
     def __call__(self, raw: Mapping[str, Any]) -> Intake:
-        checks = self.checks
+        checks, choices = self.checks, self.choices
         answers: dict[str, Any] = {}
         errors: list[FieldError] = []
         warnings: list[str] = []
         for key, value in raw.items():
+            if value is None:
+                if key not in checks and key != ID_FIELD:
+                    warnings.append(f"unknown field {key!r} ignored")
+                continue
+            allowed = choices.get(key)
+            if allowed is not None and type(value) is str:
+                text = value.strip().lower()
+                if text in allowed:
+                    answers[key] = text
+                    continue
             check = checks.get(key)
             if check is None:
                 if key != ID_FIELD:
                     warnings.append(f"unknown field {key!r} ignored")
-                continue
-            if value is None:
                 continue
             try:
                 typed = check(value)

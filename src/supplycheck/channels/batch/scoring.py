@@ -64,6 +64,13 @@ class Scorer:
         self.ref = rulebase_ref(rulebase).model_dump(mode="json")
         self.plans: dict[tuple[str, tuple[str, ...]], ColumnPlan] = {}  # per input file
 
+    def warm(self) -> "Scorer":
+        """Compile now what the first intake would (the engine's ruleset, the result tables)."""
+        engine.matching_rules_many(self.rulebase, [])
+        engine._ruleset_for(self.rulebase)
+        conclusions(self.rulebase, {}, [])
+        return self
+
     def error(self, raw_id: Any, items: list[dict[str, str]]) -> dict[str, Any]:
         return {"id": None if raw_id in (None, "") else str(raw_id), "status": "error",
                 "errors": items, "rulebase": dict(self.ref)}

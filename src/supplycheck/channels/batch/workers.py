@@ -23,18 +23,23 @@ from .summary import Summary
 
 _worker: Scorer | None = None
 _worker_error: Exception | None = None
+_inherited: Scorer | None = None  # the caller's scorer, ready, in a worker started by fork
 
 
 def _init_worker(rules_dir: str, content_hash: str) -> None:
-    """Once per worker process: ignore Ctrl-C (the main process stops the run), load the rule
-    base, check it is the one the run started with."""
+    """Once per worker process: ignore Ctrl-C (the main process stops the run), take the
+    caller's rule base (with its compiled ruleset and validator) when forked from it, else
+    load it and check it is the one the run started with."""
     global _worker, _worker_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        rulebase = load_rulebase(rules_dir)
-        if rulebase.content_hash != content_hash:
-            raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
-        _worker = Scorer(rulebase)
+        if _inherited is not None and _inherited.rulebase.content_hash == content_hash:
+            _worker = _inherited
+        else:
+            rulebase = load_rulebase(rules_dir)
+            if rulebase.content_hash != content_hash:
+                raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
+            _worker = Scorer(rulebase)
     except SupplycheckError as exc:
         _worker_error = exc
     # The rule base lives as long as the process: keep it out of garbage collection, and collect
@@ -114,6 +119,8 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fm
         for source, items, tag in itertools.chain([first], chunks):
             yield (tag, _count(items), *local.chunk(fmt, source, items, with_source))
         return
+    global _inherited
+    local = _inherited = Scorer(rulebase).warm()  # compiled once, here, and inherited by forked workers
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
         initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
@@ -127,7 +134,6 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fm
         with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
             submit(second)
         # Score the first chunk here while the workers start.
-        local = Scorer(rulebase)
         yield (first[2], _count(first[1]), *local.chunk(fmt, first[0], first[1], with_source))
         limit = 4 * workers
         for chunk in chunks:
