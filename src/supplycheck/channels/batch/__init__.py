@@ -13,11 +13,17 @@ Every piece is a plain Python call; `supplycheck batch` only parses options and 
 result object (`Result.contract_dict()`), one per record, in input order.
 
 Input (by extension): `.csv` (a header row, any column order, UTF-8 with or without BOM, lists
-as `a;b`), `.jsonl` (one object a line), `.json` (an array of objects), `-` (JSONL on standard
-input). A line that cannot be parsed becomes an error result naming the file and line; a record
-with bad values becomes an error result naming each field, the value and what is allowed.
+as `a;b`), `.jsonl` (one object a line; the lines are parsed in the worker processes), `.json`
+(an array of objects), `.parquet` (read by row group; see arrow.py), `-` (JSONL on standard
+input). A line that cannot be parsed becomes an error result naming the file and line, with the
+record's id where it can still be read; a record with bad values becomes an error result naming
+each field, the value and what is allowed. Ids used twice, records without an id and inputs
+without any intake are warned about.
 A file with identifying columns (name, e-mail, phone, address, postcode, date of birth, health
 service or record numbers, free text) is refused unless those columns are dropped explicitly.
+
+Output (by extension): `.jsonl`, `.csv` or `.parquet` (see docs/batch-results.md for every
+format's schema); with `with_source`, each result names its file and line.
 
 CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
 
