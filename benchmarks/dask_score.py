@@ -53,12 +53,32 @@ def main() -> None:
     rows = pq.ParquetDataset(args.out).read().num_rows
     print(f"{rows:,} results from {partitions} partitions in {seconds:.1f} s ({rows / seconds:,.0f} intakes/s)")
     if args.compare:
-        ours = pq.ParquetDataset(args.out).read()
-        theirs = pq.read_table(args.compare)
-        same = ours.num_rows == theirs.num_rows and ours.equals(theirs.cast(ours.schema))
-        print(f"identical to {args.compare}: {'yes' if same else 'NO'}")
+        same = identical(Path(args.out), args.compare)
+        print(f"identical to {args.compare}, row by row and in order: {'yes' if same else 'NO'}")
         if not same:
             raise SystemExit(1)
+
+
+def identical(folder: Path, single: Path) -> bool:
+    """Whether the partition files of `folder`, in order, hold the rows of `single` (read a
+    partition at a time, so memory stays small)."""
+    import pyarrow as pa
+
+    theirs = pq.ParquetFile(single).iter_batches(batch_size=1 << 16)
+    buffer = pa.Table.from_batches([], schema=pq.ParquetFile(single).schema_arrow)
+    rows = 0
+    for part in sorted(folder.glob("*.parquet")):
+        ours = pq.read_table(part)
+        while buffer.num_rows < ours.num_rows:
+            batch = next(theirs, None)
+            if batch is None:
+                return False
+            buffer = pa.concat_tables([buffer, pa.Table.from_batches([batch])])
+        if not ours.equals(buffer.slice(0, ours.num_rows).cast(ours.schema)):
+            return False
+        buffer = buffer.slice(ours.num_rows)
+        rows += ours.num_rows
+    return buffer.num_rows == 0 and next(theirs, None) is None and rows == pq.ParquetFile(single).metadata.num_rows
 
 
 if __name__ == "__main__":
