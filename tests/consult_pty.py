@@ -21,6 +21,12 @@ class Terminal(PtySession):
         self.expect(pattern)
         time.sleep(0.15)
 
+    def pause(self) -> None:
+        """Ctrl-C, then "Save and quit" (the first choice of the menu every prompt offers)."""
+        self.send("\x03")
+        self.wait("What now")
+        self.send(ENTER)
+
     def answer(self, field: str, keys: str) -> None:
         """Wait for the question with this field id and answer it."""
         self.wait(rf"\[{field}\]")

@@ -126,6 +126,10 @@ class Oracle:
         # A weight cannot have been taken at an age the baby has not reached yet.
         if typed.get("weight_age_days", -1) > typed.get("infant_age_days", math.inf):
             bad.append("weight_age_days")
+        # ... and the earlier weighing comes before the most recent one.
+        last = typed.get("weight_age_days", typed.get("infant_age_days", math.inf))
+        if typed.get("previous_weight_age_days", -1) > last:
+            bad.append("previous_weight_age_days")
         return bad
 
     def facts(self, record: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class PtySession:
         full_env = dict(os.environ, SUPPLYCHECK_DB=str(db), TERM="xterm-256color",
                         COLUMNS=str(columns), LINES=str(lines), PROMPT_TOOLKIT_NO_CPR="1")
         full_env.pop("NO_COLOR", None)
+        for name in ("LC_ALL", "LC_MESSAGES"):  # English unless a test asks for a language
+            full_env.pop(name, None)
+        full_env["LANG"] = "C.UTF-8"
         full_env.update(env or {})
         self.started = time.perf_counter()
         self.child = pexpect.spawn(SUPPLYCHECK, list(args), env=full_env, encoding="utf-8",

@@ -27,7 +27,7 @@ from pty_session import (  # noqa: F401  (keys re-exported for the screening tes
 
 from supplycheck import evaluate
 from supplycheck.core import interview
-from supplycheck.channels.ask import _choices, parse_number, unsure_value
+from supplycheck.channels.ask import _UNSURE, _choices, parse_number, unsure_value
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 from supplycheck.channels.parent.screen import red_flags_to_show
 
@@ -52,11 +52,11 @@ def keys_for(question: Question, answer: Any) -> str:
             at = i
         return keys + ENTER
     items = _choices(question, "parent")
-    labels = [label for _, label in items]
     values = [v for v, _ in items]
-    start = labels.index("Not sure")  # where the cursor starts without an earlier answer
-    target = start if answer is None or answer == UNSURE else values.index(answer)
-    return (DOWN * (target - start) if target >= start else UP * (start - target)) + ENTER
+    # the cursor starts on a line above the answers that is not one: no answer is a default
+    unsure_at = next(i for i, v in enumerate(values) if v in (UNSURE, _UNSURE))  # in any language
+    target = unsure_at if answer is None or answer == UNSURE else values.index(answer)
+    return DOWN * (target + 1) + ENTER
 
 
 def stored_value(question: Question, answer: Any) -> Any:
@@ -115,7 +115,8 @@ def flow_keys(steps: list[Step], *, stop_at_red_flag: bool = False) -> str:
 def question_pattern(step: Step) -> str:
     """A regular expression for the prompt of `step` as the terminal shows it."""
     words = step.text.split()[:4]
-    return rf"\[{step.position}/{step.total}\][^\n]*?" + r"\s+".join(re.escape(w) for w in words)
+    # [3/57], or [3/41–57] while the skip logic may still cut some questions
+    return rf"\[{step.position}/[\d–]+\][^\n]*?" + r"\s+".join(re.escape(w) for w in words)
 
 
 class Pty(PtySession):

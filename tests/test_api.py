@@ -16,7 +16,7 @@ def test_result_carries_rulebase_identity(rulebase):
 def test_contract_dict_has_exactly_the_contract_fields(rulebase):
     data = evaluate(rulebase, {"id": "a", "baby_fever": "yes", "infant_age_days": 10}).contract_dict()
     assert list(data) == ["id", "status", "urgency", "supply_picture", "red_flags", "factors",
-                          "perceived_signs", "referrals", "next_steps", "rulebase"]
+                          "perceived_signs", "referrals", "next_steps", "rulebase", "safety_net"]
     assert data["urgency"] == "emergency" and data["red_flags"][0] == "fever_young_infant"
     json.dumps(data)
 

@@ -9,7 +9,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from supplycheck.channels.ask import (
-    Action, Answer, InputError, ask, parse_age_days, parse_duration, parse_number, parse_weight_g,
+    _choices, Action, Answer, InputError, ask, parse_age_days, parse_duration, parse_number, parse_weight_g,
     unsure_value,
 )
 
@@ -112,42 +112,53 @@ def run(rulebase, field, keys, **kwargs) -> Answer:
 
 
 def test_yes_no_unsure(rulebase):
-    # The cursor starts on "Not sure": a hurried Enter never records "yes".
-    assert run(rulebase, "baby_fever", ENTER) == Answer.given("unsure")
-    assert run(rulebase, "baby_fever", UP + ENTER) == Answer.given("no")
-    assert run(rulebase, "baby_fever", UP + UP + ENTER) == Answer.given("yes")
+    # The cursor starts on a line that is not an answer: Enter there does nothing.
+    assert run(rulebase, "baby_fever", ENTER + DOWN + ENTER) == Answer.given("yes")
+    assert run(rulebase, "baby_fever", DOWN * 2 + ENTER) == Answer.given("no")
+    assert run(rulebase, "baby_fever", DOWN * 3 + ENTER) == Answer.given("unsure")
+
+
+def test_no_clinical_question_has_a_default_answer(rulebase):
+    """Enter alone answers nothing, at any list question, for parents and consultants: after
+    three Enters the prompt still waits, and the first answer below takes one key down."""
+    for q in rulebase.questions.values():
+        if q.is_numeric or q.type.value == "multi":
+            continue
+        first = _choices(q, "parent")[0][0]
+        for audience in ("parent", "clinical"):
+            assert run(rulebase, q.id, ENTER * 3 + DOWN + ENTER, audience=audience) == Answer.given(first), q.id
 
 
 def test_not_sure_on_a_yes_no_question_is_asked_but_unknown(rulebase):
-    assert run(rulebase, "night_feeds", ENTER) == Answer.given(None)
+    assert run(rulebase, "night_feeds", DOWN * 3 + ENTER) == Answer.given(None)
 
 
 def test_a_choice_with_its_own_not_sure_option_gets_no_second_one(rulebase):
-    # jaundice: No, A little, Worsening, Not sure (the cursor starts here), then What does this mean?
-    assert run(rulebase, "jaundice", ENTER) == Answer.given("unsure")
-    assert run(rulebase, "jaundice", DOWN + ENTER + UP * 2 + ENTER) == Answer.given("mild")
+    # jaundice: No, A little, Worsening, Not sure, then What does this mean?
+    assert run(rulebase, "jaundice", DOWN * 4 + ENTER) == Answer.given("unsure")
+    assert run(rulebase, "jaundice", DOWN * 5 + ENTER + DOWN * 2 + ENTER) == Answer.given("mild")
 
 
 def test_a_choice_without_one_gets_not_sure_as_none(rulebase):
     # settled_after_feeds: Mostly, Sometimes, Rarely, Not sure
-    assert run(rulebase, "settled_after_feeds", ENTER) == Answer.given(None)
-    assert run(rulebase, "settled_after_feeds", UP + ENTER) == Answer.given("rarely")
+    assert run(rulebase, "settled_after_feeds", DOWN * 4 + ENTER) == Answer.given(None)
+    assert run(rulebase, "settled_after_feeds", DOWN * 3 + ENTER) == Answer.given("rarely")
 
 
 def test_help_then_answer(rulebase):
-    assert run(rulebase, "baby_fever", "?" + UP + ENTER) == Answer.given("no")
+    assert run(rulebase, "baby_fever", "?" + DOWN * 2 + ENTER) == Answer.given("no")
     assert run(rulebase, "wet_diapers_per_day", "?" + ENTER + "6" + ENTER) == Answer.given(6)
 
 
 def test_going_back_by_key_by_choice_or_by_typing(rulebase):
     assert run(rulebase, "baby_fever", LEFT) == Answer.back()
-    assert run(rulebase, "baby_fever", DOWN + DOWN + ENTER) == Answer.back()  # past "What does this mean?"
+    assert run(rulebase, "baby_fever", DOWN * 5 + ENTER) == Answer.back()  # past "What does this mean?"
     assert run(rulebase, "birth_weight_g", "back" + ENTER) == Answer.back()
     assert run(rulebase, "breast_surgery", LEFT) == Answer.back()
 
 
 def test_going_back_is_refused_on_the_first_question(rulebase):
-    assert run(rulebase, "baby_fever", LEFT + UP + ENTER, allow_back=False) == Answer.given("no")
+    assert run(rulebase, "baby_fever", LEFT + DOWN * 2 + ENTER, allow_back=False) == Answer.given("no")
 
 
 def test_quit_keys(rulebase):
@@ -158,11 +169,25 @@ def test_quit_keys(rulebase):
 
 def test_numbers_with_units_and_validation(rulebase):
     assert run(rulebase, "birth_weight_g", "7 lb 8 oz" + ENTER) == Answer.given(3402)
-    # 3.4 is refused (grams): adding the unit makes it 3.4 kg
-    assert run(rulebase, "birth_weight_g", "3.4" + ENTER + " kg" + ENTER) == Answer.given(3400)
+    # 3.4 is refused (grams, "did you mean 3.4 kg?"); the text is cleared for the next try
+    assert run(rulebase, "birth_weight_g", "3.4" + ENTER + "3.4 kg" + ENTER) == Answer.given(3400)
     assert run(rulebase, "infant_age_days", "3 weeks" + ENTER) == Answer.given(21)
     assert run(rulebase, "infant_age_days", "2026-11-20" + ENTER, today=TODAY) == Answer.given(11)
     assert run(rulebase, "birth_weight_g", "not sure" + ENTER) == Answer.given(None)
+
+
+def test_refused_text_is_cleared_so_the_next_try_starts_afresh(rulebase):
+    # "abc" is refused; what is typed next is read alone, not as "abc3,5 kg"
+    assert run(rulebase, "birth_weight_g", "abc" + ENTER + "3,5 kg" + ENTER) == Answer.given(3500)
+    assert run(rulebase, "wet_diapers_per_day", "31" + ENTER + "6" + ENTER) == Answer.given(6)
+
+
+def test_unit_hints_name_the_unit_in_words(rulebase):
+    from supplycheck.channels.ask import number_hint
+
+    q = rulebase.questions
+    assert number_hint(q["birth_weight_g"], "clinical") == "grams, 400–6500"
+    assert number_hint(q["longest_gap_hours"], "clinical") == "hours, 0–24"
 
 
 def test_default_is_offered_again_when_going_back(rulebase):
@@ -189,7 +214,7 @@ def test_clinical_audience_uses_clinical_wording(rulebase):
 
     q = rulebase.questions["baby_fever"]
     assert question_text(q, "clinical") == "Temperature ≥38.0 °C [baby_fever]"
-    assert run(rulebase, "baby_fever", ENTER, audience="clinical") == Answer.given("unsure")
+    assert run(rulebase, "baby_fever", DOWN * 3 + ENTER, audience="clinical") == Answer.given("unsure")
 
 
 def test_every_question_can_be_answered_not_sure(rulebase):
@@ -200,5 +225,6 @@ def test_every_question_can_be_answered_not_sure(rulebase):
         elif q.type.value == "multi":
             keys = DOWN * (len(q.options) + 1) + SPACE + ENTER
         else:
-            keys = ENTER  # the cursor starts on "Not sure"
+            labels = [label for _, label in _choices(q, "parent")]
+            keys = DOWN * (labels.index("Not sure") + 1) + ENTER
         assert run(rulebase, q.id, keys) == Answer.given(unsure_value(q)), q.id

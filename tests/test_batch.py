@@ -65,6 +65,9 @@ def make_records(rulebase, n: int, seed: int = 7, bad_every: int = 0) -> list[di
                 rec[q.id] = rng.choice(q.values)
         if rec.get("weight_age_days", 0) > rec.get("infant_age_days", 1095):
             rec["weight_age_days"] = rec["infant_age_days"]  # a weight is not taken after today
+        last = rec.get("weight_age_days", rec.get("infant_age_days", 1095))
+        if rec.get("previous_weight_age_days", 0) > last:
+            rec["previous_weight_age_days"] = last  # the earlier weighing comes first
         if bad_every and i % bad_every == bad_every - 1:
             rec["infant_age_days"] = rng.choice([-1, 5000, "soon", 2.5])
         out.append(rec)
@@ -291,9 +294,10 @@ def test_broken_csv_rows_are_explained_and_the_rest_scored(rulebase, tmp_path):
     assert result.exit_code == 0
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    # A row that cannot be read keeps its id where it is sure: the first column, cells before a stray quote.
+    # A row that cannot be read keeps its id where it is sure: the first column of a row of the
+    # wrong width; after a stray quote no cell is sure.
     assert [(r["id"], r["status"]) for r in rows] == [
-        ("a", "scored"), ("b", "error"), ("c", "error"), ("d", "error"), ("e", "scored"), ("f", "error"), ("g", "error")]
+        ("a", "scored"), ("b", "error"), ("c", "error"), ("", "error"), ("e", "scored"), ("f", "error"), ("g", "error")]
     assert rows[1]["error_messages"] == f"{path} line 3: 3 cells where the header has 4"
     assert rows[2]["error_messages"] == f"{path} line 4: 6 cells where the header has 4"
     assert rows[3]["error_messages"] == f"{path} line 5: unbalanced quote (a quoted cell is not closed)"
@@ -301,15 +305,18 @@ def test_broken_csv_rows_are_explained_and_the_rest_scored(rulebase, tmp_path):
     assert "line 3" in result.output and "line 5" in result.output
 
 
-def test_json_array_resumes_after_a_broken_element(rulebase, tmp_path):
-    text = ('[\n  {"id": "a", "infant_age_days": 3},\n  {"id": "b", "infant_age_days": },\n'
-            '  {"id": "c", "infant_age_days": 4}\n  {"id": "d"},\n  7\n]\n')
+def test_json_array_items_are_numbered_and_a_syntax_error_refuses_the_file(rulebase, tmp_path):
     path = tmp_path / "in.json"
-    path.write_text(text)
+    path.write_text('[\n  {"id": "a", "infant_age_days": 3},\n  {"id": "b", "birth_weight_g": 3400.5},\n'
+                    '  {"id": "d"},\n  7, null\n]\n')
     records = list(read_intakes(path, rulebase))
     assert [(r.line, r.fields and r.fields["id"], r.problem and r.problem.reason) for r in records] == [
-        (2, "a", None), (3, None, "not valid JSON (Expecting value)"), (4, "c", None), (5, "d", None),
-        (6, None, "a number, not an intake object")]
+        (1, "a", None), (2, "b", None), (3, "d", None), (4, None, "a number, not an intake object"),
+        (5, None, "null, not an intake object")]
+    assert records[1].fields["birth_weight_g"] == 3400.5  # a float, as json.loads gives it
+    path.write_text('[\n  {"id": "a", "infant_age_days": 3},\n  {"id": "b", "infant_age_days": },\n]')
+    with pytest.raises(InputError, match="not valid JSON after item 1"):
+        list(read_intakes(path, rulebase))
     (tmp_path / "object.json").write_text('{"id": "a"}')
     with pytest.raises(InputError, match="expected a JSON array"):
         list(read_intakes(tmp_path / "object.json", rulebase))
@@ -320,7 +327,8 @@ def test_unknown_columns_warn_once_per_file_and_are_not_used(rulebase, tmp_path)
     write_jsonl(path, [{"id": str(i), "infant_age_days": 3, "clinic_site": "north", "visit": i} for i in range(5)])
     warnings: list[str] = []
     records = list(read_intakes(path, rulebase, on_warning=warnings.append))
-    assert warnings == [f"{path}: unknown columns 'clinic_site', 'visit' ignored (not an intake field)"]
+    assert warnings == [f"{path}: unknown columns 'clinic_site', 'visit' not used (each value is checked for "
+                        "identifying data; drop the column with --drop-columns)"]
     assert all(set(r.fields) == {"id", "infant_age_days"} for r in records)
     proc = run_cli("batch", str(path), "-o", str(tmp_path / "out.jsonl"), "-w", "1")
     assert proc.returncode == 0
@@ -334,7 +342,8 @@ def test_unnamed_index_column_is_ignored_and_drop_columns_wins(rulebase, tmp_pat
     warnings: list[str] = []
     records = list(read_intakes(path, rulebase, drop_columns=["Concerns"], on_warning=warnings.append))
     assert [r.fields for r in records] == [{"id": "a", "infant_age_days": "3"}, {"id": "b", "infant_age_days": "4"}]
-    assert warnings == [f"{path}: unknown column '(column 1, no name)' ignored (not an intake field)"]
+    assert warnings == [f"{path}: unknown column '(column 1, no name)' not used (each value is checked for "
+                        "identifying data; drop the column with --drop-columns)"]
 
 
 def test_exit_status(rulebase, tmp_path):
@@ -348,8 +357,8 @@ def test_exit_status(rulebase, tmp_path):
     assert missing.returncode == 2 and "nope.csv" in missing.stderr and "Traceback" not in missing.stderr
     assert run_cli("batch", str(good), "-o", str(tmp_path / "out.xlsx")).returncode == 2
     assert run_cli("batch", str(tmp_path / "good.txt"), "-o", str(out)).returncode == 2
-    assert run_cli("batch", str(good), "-o", str(tmp_path / "no" / "such" / "dir.jsonl")).returncode == 2
-    assert run_cli("batch", str(good), "-o", str(good)).returncode == 2  # would overwrite an input
+    assert run_cli("batch", str(good), "-o", str(tmp_path / "no" / "such" / "dir.jsonl")).returncode == 4
+    assert run_cli("batch", str(good), "-o", str(good)).returncode == 4  # would overwrite an input
     assert run_cli("batch", str(good)).returncode == 2  # no --output
     semi = tmp_path / "semi.csv"
     semi.write_text("id;infant_age_days\na;3\n")
@@ -393,7 +402,7 @@ def test_file_with_identifying_columns_is_refused(rulebase, tmp_path):
     write_csv(path, [dict(zip(columns, ["a", 3, *SECRET]))], columns)
     out = tmp_path / "out.jsonl"
     proc = run_cli("batch", str(path), "-o", str(out), "--summary", str(tmp_path / "s.json"))
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     for column in IDENTIFYING_COLUMNS:
         assert repr(column) in proc.stderr
     assert "--drop-columns" in proc.stderr
@@ -432,34 +441,42 @@ def test_jsonl_identifying_key_on_a_later_line_refuses_the_run(rulebase, tmp_pat
     path = write_jsonl(tmp_path / "in.jsonl", records)
     out = tmp_path / "out.jsonl"
     proc = run_cli("batch", str(path), "-o", str(out), "-w", "1")
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "line 651" in proc.stderr and "'email'" in proc.stderr and SECRET[1] not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
-def test_personal_looking_bad_values_are_not_echoed(rulebase, tmp_path):
+def test_personal_looking_values_refuse_the_file_and_bad_coded_values_are_never_echoed(rulebase, tmp_path):
     records = [{"id": "a", "stool_colour": SECRET[1], "wet_diapers_per_day": SECRET[2],
-                "jaundice": SECRET[7] * 3, "infant_age_days": "12/03/2024", "feeds_per_day": "lots"}]
+                "infant_age_days": "12/03/2024", "feeds_per_day": "lots"}]
     path = write_jsonl(tmp_path / "in.jsonl", records)
     out = tmp_path / "out.jsonl"
     proc = run_cli("batch", str(path), "-o", str(out), "--summary", str(tmp_path / "s.json"))
-    assert proc.returncode == 0
+    assert proc.returncode == 3
+    assert "'stool_colour' (an e-mail address) at line 1" in proc.stderr
+    assert "'wet_diapers_per_day' (a phone number) at line 1" in proc.stderr
+    assert "'infant_age_days' (a date of birth) at line 1" in proc.stderr
+    assert not any(secret in proc.stdout + proc.stderr for secret in (*SECRET, "12/03/2024"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+    write_jsonl(path, [{"id": "a", "stool_colour": "Jane", "jaundice": SECRET[7] * 3, "feeds_per_day": "lots"}])
+    proc = run_cli("batch", str(path), "-o", str(out), "--summary", str(tmp_path / "s.json"))
+    assert proc.returncode == 0, proc.stderr
     texts = out.read_text() + proc.stdout + proc.stderr + (tmp_path / "s.json").read_text()
-    assert not any(secret in texts for secret in (*SECRET, "12/03/2024"))
+    assert "Jane" not in texts and SECRET[7] not in texts
     errors = {e["field"]: e["message"] for e in read_jsonl(out)[0]["errors"]}
-    assert errors["stool_colour"].startswith("stool_colour: the value is not shown (it may be personal data); expected one of: ")
+    assert errors["stool_colour"].startswith("stool_colour: the value given is not allowed (it is not shown); expected one of: ")
     assert errors["feeds_per_day"] == "feeds_per_day: 'lots' is not allowed; expected a whole number from 0 to 30"
 
 
 def test_csv_output_neutralises_formulas(rulebase, tmp_path):
-    ids = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "plain"]
+    ids = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"]
     path = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "infant_age_days": 3} for i in ids]
                        + [{"id": "=bad", "infant_age_days": "=1+1"}])
     out = tmp_path / "out.csv"
     assert invoke(str(path), "-o", str(out), "-w", "1").exit_code == 0
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [r["id"] for r in rows] == ["'" + i for i in ids[:5]] + ["plain", "'=bad"]
+    assert [r["id"] for r in rows] == ["'" + i for i in ids[:4]] + ["plain", "'=bad"]
     for row in rows:
         assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in row.values())
     jsonl = tmp_path / "out.jsonl"

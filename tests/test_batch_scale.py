@@ -70,7 +70,7 @@ def test_parquet_identifying_column_is_refused_and_nothing_written(rulebase, tmp
     table = pa.table({"id": ["a"], "infant_age_days": [3], "email": ["someone@example.org"]})
     pq.write_table(table, tmp_path / "in.parquet")
     proc = run_cli("batch", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"))
-    assert proc.returncode == 2 and "'email'" in proc.stderr and "someone@example.org" not in proc.stderr
+    assert proc.returncode == 3 and "'email'" in proc.stderr and "someone@example.org" not in proc.stderr  # 3: privacy
     assert not (tmp_path / "out.parquet").exists()
 
 
@@ -133,7 +133,7 @@ def test_unreadable_records_keep_their_line_and_readable_id(rulebase, tmp_path):
     results = read_jsonl(out)
     assert [(r["id"], r["status"]) for r in results] == [
         ("ok1", "scored"), ("broken-7", "error"), (None, "error"), ("42", "error"),
-        ("c1", "scored"), ("c2", "error"), ("c3", "error")]
+        ("c1", "scored"), (None, "error"), ("c3", "error")]  # after a stray quote, no cell is sure
     messages = [r["errors"][0]["message"] for r in results if r["status"] == "error"]
     assert messages[0].endswith("in.jsonl line 2: not valid JSON (Expecting property name enclosed in double quotes at the end of the line)")
     assert "in.jsonl line 4: an array" in messages[1] and "in.jsonl line 5: not valid JSON" in messages[2]

@@ -22,6 +22,7 @@ would expect, written from the clinical facts before the case was run (see the c
       next_steps_include: [a]
       next_steps_first: a
       open_questions_include: [baby_fever]   # unanswered fields that could raise the urgency
+      safety_net_include: [call_now_breathing]   # safety-net items present (contract 1.1)
       must_not: [a]     # absent everywhere: supply picture, red flags, factors, perceived signs,
                         # next steps, referral targets
 
@@ -59,7 +60,8 @@ SCALAR_KEYS = {
     "urgency": "urgencies", "supply_picture": "supply_pictures",
     "red_flags_first": "red_flags", "next_steps_first": "next_steps",
 }
-OTHER_KEYS = {"factor_categories", "referrals_include", "open_questions_include", "must_not"}
+OTHER_KEYS = {"factor_categories", "referrals_include", "open_questions_include", "must_not",
+              "safety_net_include"}
 EXPECT_KEYS = set(LIST_KEYS) | set(SCALAR_KEYS) | OTHER_KEYS
 MUST_NOT_CATALOGUES = ("supply_pictures", "red_flags", "factors", "perceived_signs",
                        "next_steps", "referral_targets")
@@ -113,6 +115,8 @@ def check_shape(name: str, case: Any) -> None:
         known(ref["to"], "referral_targets", "referrals_include")
         if "urgency" in ref:
             known(ref["urgency"], "urgencies", "referrals_include")
+    for code in expect.get("safety_net_include", []):
+        known(code, "safety_net", "safety_net_include")
     for code in expect.get("must_not", []):
         assert any(code in CODES[c] for c in MUST_NOT_CATALOGUES), \
             f"{name}: must_not: {code!r} is not a code in codes.yaml"
@@ -177,6 +181,7 @@ def check(result, expect: dict[str, Any]) -> list[str]:
     if "next_steps_first" in expect and steps[:1] != [expect["next_steps_first"]]:
         problems.append(f"next_steps_first: expected {expect['next_steps_first']}, got {steps[:1]}")
     missing("open_questions_include", opened)
+    missing("safety_net_include", [s.code for s in result.safety_net])
     everywhere = {result.supply_picture.value, *flags, *factors, *perceived, *steps, *referrals}
     present = [c for c in expect.get("must_not", []) if c in everywhere]
     if present:
@@ -193,6 +198,21 @@ def test_golden_case(rulebase, path: Path):
     problems = check(result, case["expect"])
     assert not problems, (f"{path.name}: {case['title']}\n  " + "\n  ".join(problems)
                           + "\nactual: " + summary(result))
+
+
+REASSURANCE = {"reassuring", "normal_behaviour_reassurance"}
+
+
+@pytest.mark.parametrize("path", params())
+def test_no_reassurance_beside_an_urgent_referral_and_always_a_safety_net(rulebase, path: Path):
+    """Issue 16: no result says "usually normal" or `reassuring` beside a same-day or emergency
+    referral; every scored result carries a safety net."""
+    result = evaluate(rulebase, load_case(path)["intake"])
+    assert result.safety_net, f"{path.name}: no safety net"
+    if result.urgency.rank <= 1:  # emergency or same day
+        said = {result.supply_picture.value, *result.perceived_signs, *(s.code for s in result.next_steps)}
+        assert not said & REASSURANCE and not result.perceived_signs, \
+            f"{path.name}: {result.urgency.value} beside {sorted(said & REASSURANCE) or result.perceived_signs}"
 
 
 # ---------------------------------------------------------------- coverage of the catalogue

@@ -12,8 +12,11 @@ def test_a_question_depending_on_a_skipped_one_is_not_asked(rulebase):
     assert not {"separated_from_baby", "pump_sessions_per_day", "pumping_pain", "feeds_per_day"} & formula
     breast = asked(rulebase, {"feeding_method": "breast_only", "infant_age_days": 30})
     assert not {"relactation_goal", "weeks_since_stopped", "formula_feeds_per_day"} & breast
-    assert {"separated_from_baby", "pump_sessions_per_day"} <= breast  # pumping asked until "not apart"
-    assert "pump_sessions_per_day" not in asked(rulebase, {"feeding_method": "breast_only",
+    assert "separated_from_baby" in breast
+    assert not {"pump_sessions_per_day", "pumping_pain"} & breast  # no expressing after "breastfeeds only"
+    mixed = asked(rulebase, {"feeding_method": "breast_and_formula", "infant_age_days": 30})
+    assert {"separated_from_baby", "pump_sessions_per_day"} <= mixed  # pumping asked until "not apart"
+    assert "pump_sessions_per_day" not in asked(rulebase, {"feeding_method": "breast_and_formula",
                                                            "separated_from_baby": "no"})
 
 

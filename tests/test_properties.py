@@ -126,8 +126,11 @@ def test_red_flags_most_urgent_first_baby_before_mother(record):
 
 def test_red_flag_order_examples(rb):
     """Most urgent first; at equal urgency the baby's lead the mother's."""
-    same_day = scored(rb, {"heavy_bleeding_now": "yes", "stool_colour": "pale_chalky"})
-    assert same_day.red_flags == ["pale_stools", "maternal_heavy_bleeding"]
+    same_day = scored(rb, {"mother_fever_or_unwell": "yes", "stool_colour": "pale_chalky"})
+    assert same_day.red_flags == ["pale_stools", "maternal_infection_signs"]
+    # Heavy bleeding is an emergency for the mother (1.1): her flag then leads a same-day one.
+    bleeding = scored(rb, {"heavy_bleeding_now": "yes", "stool_colour": "pale_chalky"})
+    assert bleeding.red_flags == ["maternal_heavy_bleeding", "pale_stools"]
     mixed = scored(rb, {"heavy_bleeding_now": "yes", "infant_age_days": 5, "wet_diapers_per_day": 3,
                         "baby_hard_to_wake": "yes"})
     assert mixed.red_flags[0] == "hard_to_wake" and mixed.urgency.value == "emergency"
@@ -137,7 +140,14 @@ def test_red_flag_order_examples(rb):
 # Answers that raise a red flag, and the flag(s) one of which they must raise.
 RED_FLAG_ANSWERS = [
     ("baby_hard_to_wake", "yes", {"hard_to_wake"}),
-    ("baby_fever", "yes", {"fever_young_infant", "fever_infant"}),
+    ("baby_temperature_c", 38.5, {"fever_young_infant", "fever_infant"}),
+    ("baby_temperature_c", 35.5, {"low_temperature"}),
+    ("baby_breathing_difficulty", "yes", {"breathing_difficulty"}),
+    ("emergency_signs_now", ["non_blanching_rash"], {"non_blanching_rash"}),
+    ("vomiting", "green", {"green_vomit"}),
+    ("blood_in_stool", "yes", {"blood_in_stool"}),
+    ("thoughts_of_self_harm", "yes", {"maternal_self_harm_thoughts"}),
+    ("mother_fever_or_unwell", "yes", {"maternal_infection_signs"}),
     ("heavy_bleeding_now", "yes", {"maternal_heavy_bleeding"}),
     ("jaundice", "worsening", {"worsening_jaundice"}),
     ("stool_colour", "pale_chalky", {"pale_stools"}),
@@ -347,7 +357,7 @@ def test_the_strategy_reaches_every_supply_picture_and_urgency():
     pictures: dict[str, int] = {}
     urgencies: set[str] = set()
 
-    @settings(max_examples=300, deadline=None, derandomize=True,
+    @settings(max_examples=500, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
     @given(intakes())
     def collect(record):

@@ -133,19 +133,21 @@ def test_skip_logic_never_asks_at_breast_questions_of_a_formula_fed_baby(rulebas
 # ------------------------------------------------------------------ back, quit, resume
 
 def test_going_back_changes_the_previous_answer(rulebase, store):
-    keys = ("3 weeks" + ENTER  # age
+    keys = (DOWN * 8 + " " + ENTER  # the quick first step: none of these
+            + "3 weeks" + ENTER  # age
             + "back" + ENTER  # at gestation: back to age, shown with "21 days" typed in
             + CLEAR_LINE + "5 days" + ENTER
             + "39" + ENTER  # gestation
             + LEFT  # at "twin?" (a list): back to gestation
             + ENTER  # keep 39
-            + UP + ENTER  # twin: no (the cursor starts on "Not sure")
+            + DOWN * 2 + ENTER  # twin: no (the cursor starts above "Yes", on no answer)
             + CTRL_C + ENTER)  # save and quit
     outcome, _ = screen(rulebase, store, keys)
     assert outcome.ending is Ending.paused
-    assert store.answers(outcome.ref) == {"infant_age_days": 5, "gestational_age_weeks": 39,
-                                          "multiple_birth": "no"}
-    trail = [(e.field, e.old, e.new) for e in store.audit(outcome.ref) if e.what == "answer"]
+    assert store.answers(outcome.ref) == {"emergency_signs_now": ["none"], "infant_age_days": 5,
+                                          "gestational_age_weeks": 39, "multiple_birth": "no"}
+    trail = [(e.field, e.old, e.new) for e in store.audit(outcome.ref)
+             if e.what == "answer" and e.field != "emergency_signs_now"]
     assert trail[:3] == [("infant_age_days", trail[0][1], 21), ("infant_age_days", 21, trail[1][2]),
                          ("infant_age_days", trail[2][1], 5)]
 
@@ -185,7 +187,8 @@ def test_start_a_new_one_instead(rulebase, store):
 def test_quit_keep_going_then_quit_and_delete(rulebase, store):
     steps = plan(rulebase, scenario("soft_breasts_10_weeks"))
     keys = (flow_keys(steps[:2]) + CTRL_C + DOWN + ENTER  # "Keep going"
-            + steps[2].keys + CTRL_C + DOWN + DOWN + ENTER)  # "Quit and delete my answers"
+            + steps[2].keys + CTRL_C + DOWN + DOWN + ENTER  # "Quit and delete my answers"
+            + DOWN + ENTER)  # "Yes, delete them" (the cursor starts on "No, keep them")
     outcome, printed = screen(rulebase, store, keys)
     assert outcome.ending is Ending.discarded
     assert store.list(kind="screen") == []
@@ -198,10 +201,48 @@ def test_quitting_before_any_answer_keeps_nothing(rulebase, store):
     assert store.list(kind="screen") == []
 
 
-def test_resume_with_nothing_to_resume_starts_afresh(rulebase, store):
+def test_resume_with_nothing_to_resume_starts_afresh_and_says_where_it_looked(rulebase, store):
     outcome, printed = screen(rulebase, store, CTRL_C, resume=True)
-    assert "no unfinished screening" in printed
+    flat = " ".join(printed.split())
+    # a long path may be folded across lines: look for it with the line breaks taken out
+    assert "nounfinishedscreeningtocontinuein" + str(store.path) in "".join(printed.split())
+    assert "--db FILE" in flat
     assert outcome.ending is Ending.discarded
+
+
+def test_deleting_is_confirmed_and_no_keeps_going(rulebase, store):
+    steps = plan(rulebase, scenario("soft_breasts_10_weeks"))
+    keys = (flow_keys(steps[:2]) + CTRL_C + DOWN + DOWN + ENTER + ENTER  # delete? "No, keep them"
+            + flow_keys(steps[2:3]) + CTRL_C + ENTER)  # kept going; then save and quit
+    outcome, _ = screen(rulebase, store, keys)
+    assert outcome.ending is Ending.paused
+    assert store.answers(outcome.ref) == answers_after(steps[:3])
+
+
+def test_ctrl_c_after_a_red_flag_offers_the_same_choice_as_at_a_question(rulebase, store):
+    steps = plan(rulebase, scenario("fever_3_weeks"), stop_at_red_flag=True)
+    keys = "".join(s.keys for s in steps) + CTRL_C + DOWN + ENTER  # at "Carry on?": Keep going
+    keys += flow_keys(plan(rulebase, scenario("fever_3_weeks"))[len(steps):len(steps) + 1]) + CTRL_C + ENTER
+    outcome, printed = screen(rulebase, store, keys)
+    assert outcome.ending is Ending.paused
+    assert printed.count("Saved. To continue later") == 1
+
+
+def test_the_estimate_follows_the_skip_logic(rulebase, store):
+    from supplycheck.present.completeness import questions_left
+
+    fewest, most = questions_left(rulebase, {})
+    # an age only ever skips some; only follow-ups to a given answer (a weight's age, an
+    # earlier weight) wait for that answer
+    follow_ups = [q for q in rulebase.questions.values() if isinstance(q.ask_when, dict) and q.ask_when.get("known")]
+    assert [q.id for q in follow_ups] == ["weight_age_days", "previous_weight_g", "previous_weight_age_days"]
+    assert fewest < most == len(rulebase.questions) - len(follow_ups)
+    _, printed = screen(rulebase, store, CTRL_C)
+    flat = " ".join(printed.split())
+    assert f"Between {fewest} and {most} questions" in flat
+    # after "formula only" the range closes in on what is really left
+    formula = {"infant_age_days": 40, "feeding_method": "formula_only"}
+    assert questions_left(rulebase, formula)[1] < fewest
 
 
 def test_red_flags_are_shown_once_and_again_as_a_reminder_on_resume(rulebase, store):
@@ -224,11 +265,12 @@ def test_welcome_says_what_this_is(rulebase, store):
 
 def test_resume_asks_again_what_the_rule_base_no_longer_accepts(rulebase, store):
     steps = plan(rulebase, scenario("soft_breasts_10_weeks"))
-    paused, _ = screen(rulebase, store, flow_keys(steps[:4]) + CTRL_C + ENTER)
+    paused, _ = screen(rulebase, store, flow_keys(steps[:5]) + CTRL_C + ENTER)
+    assert steps[3].field == "multiple_birth"
     store.set_answer(paused.ref, "multiple_birth", "perhaps")  # as if an option had been removed
-    again, printed = screen(rulebase, store, steps[2].keys + CTRL_C + ENTER, resume=True)
+    again, printed = screen(rulebase, store, steps[3].keys + CTRL_C + ENTER, resume=True)
     assert "asked again" in printed
-    assert store.answers(paused.ref)["multiple_birth"] == steps[2].value
+    assert store.answers(paused.ref)["multiple_birth"] == steps[3].value
 
 
 def test_stray_keys_at_the_flows_own_prompts_do_not_quit(rulebase, store):

@@ -65,6 +65,29 @@ def test_red_flag_panel_then_summary(rulebase, tmp_path):
     assert answers == answers_after(steps)
 
 
+def test_an_emergency_sign_in_the_first_step_ends_in_a_call_now_screen(rulebase, tmp_path):
+    """Issue 16: the emergency signs are asked first, as one step; one ticked sign interrupts at
+    once with "call now", and stopping there (the default) shows the summary with the safety net."""
+    db = tmp_path / "s.db"
+    steps = plan(rulebase, {"emergency_signs_now": ["seizure"]}, stop_at_red_flag=True)
+    assert [s.field for s in steps] == ["emergency_signs_now"] and steps[0].red_flags == ("seizure",)
+    term = Pty(db=db)
+    term.expect(r"\[1/\d+(–\d+)?\][^\n]*Right now, does your baby have any of these")
+    term.send(steps[0].keys)
+    term.expect("EMERGENCY — NOW")
+    term.expect("arry on with the questions")
+    term.send(STOP)
+    term.expect("ave this summary")
+    term.send(ENTER)  # No, thanks
+    assert term.finish() == 0
+    text = flat(term.plain)
+    panel = text.index("⚠ EMERGENCY — NOW")
+    assert text.index("call your local emergency number", panel) < text.index("Your supplycheck summary")
+    assert "Your baby has had a fit" in text[panel:]
+    assert "Get help at once if" in text  # the safety net, on every summary
+    assert stored(db)[1] == {"emergency_signs_now": ["seizure"]}
+
+
 def test_perceived_low_supply_and_save_as_html(rulebase, tmp_path):
     db, out = tmp_path / "s.db", tmp_path / "mine.html"
     steps = plan(rulebase, scenario("soft_breasts_10_weeks"))
@@ -101,27 +124,29 @@ def test_going_back_then_ctrl_c_then_resume(rulebase, tmp_path):
     db = tmp_path / "s.db"
     steps = plan(rulebase, scenario("painful_latch_day_10"))
     term = Pty(db=db)
-    term.expect(question_pattern(steps[0]))
+    assert steps[0].field == "emergency_signs_now" and steps[1].field == "infant_age_days"
+    term.answer(steps[0])  # the quick "any of these right now?" step comes first
+    term.expect(question_pattern(steps[1]))
     term.send("3 weeks" + ENTER)
-    term.expect(r"\[2/")
+    term.expect(r"\[3/")
     term.send("back" + ENTER)  # back to the age, shown with what was typed
-    term.expect(r"\[1/\d+\][^\n]*How old")
+    term.expect(r"\[2/[\d–]+\][^\n]*How old")
     term.expect("21 days")
     term.send(CLEAR_LINE + "9 days" + ENTER)
-    for step in steps[1:6]:
+    for step in steps[2:7]:
         term.answer(step)
-    term.expect(question_pattern(steps[6]))
+    term.expect(question_pattern(steps[7]))
     term.send(CTRL_C)
-    term.expect("What would you like to do")
+    term.expect("What now")
     term.send(ENTER)  # save and quit
     term.expect("supplycheck screen --resume")
     assert term.finish() == 0
     ref, answers = stored(db)
-    assert answers == answers_after(steps[:6])
+    assert answers == answers_after(steps[:7])
 
     again = Pty("screen", "--resume", db=db)
     again.expect("Welcome back")
-    run_through(again, steps[6:])
+    run_through(again, steps[7:])
     again.expect("ave this summary")
     again.send(ENTER)
     assert again.finish() == 0

@@ -272,13 +272,14 @@ def test_resume_after_the_process_is_killed_mid_interview(tmp_path):
     typed: every answer given before is kept, and `resume` goes on from there."""
     import signal
 
-    from consult_pty import ENTER, UP, Terminal
+    from consult_pty import DOWN, ENTER, UP, Terminal
 
     db = tmp_path / "killed.db"
     t = Terminal("intake", "new", "LC-0301", db=db)
+    t.answer("emergency_signs_now", DOWN * 8 + " " + ENTER)  # the quick first step: None
     t.answer("infant_age_days", "12" + ENTER)
     t.answer("gestational_age_weeks", "36" + ENTER)
-    t.answer("multiple_birth", UP + UP + ENTER)  # Yes (the cursor starts on "Not sure")
+    t.answer("multiple_birth", DOWN + ENTER)  # Yes (the cursor starts above the answers)
     t.answer("birth_weight_g", "31")  # being typed when the power goes
     t.child.kill(signal.SIGKILL)
     t.child.expect(pexpect.EOF)
@@ -287,17 +288,45 @@ def test_resume_after_the_process_is_killed_mid_interview(tmp_path):
 
     with Store(db) as store:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert store.answers("LC-0301") == {"infant_age_days": 12, "gestational_age_weeks": 36,
-                                            "multiple_birth": "yes"}
+        assert store.answers("LC-0301") == {"emergency_signs_now": ["none"], "infant_age_days": 12,
+                                            "gestational_age_weeks": 36, "multiple_birth": "yes"}
         assert store.latest_unfinished("intake") == "LC-0301"
 
     t = Terminal("intake", "resume", db=db)  # no code: the latest unfinished intake
-    t.wait("3 answered")
+    t.wait("4 answered")
     t.answer("birth_weight_g", "3100" + ENTER)
-    t.answer("current_weight_g", "\x03")
+    t.wait(r"\[current_weight_g\]")
+    t.pause()
     t.wait("Resume with")
     assert t.finish() == 0
     with Store(db) as store:
         assert store.history("LC-0301") == [
-            "infant_age_days", "gestational_age_weeks", "multiple_birth", "birth_weight_g"]
+            "emergency_signs_now", "infant_age_days", "gestational_age_weeks", "multiple_birth",
+            "birth_weight_g"]
         assert store.answers("LC-0301")["birth_weight_g"] == 3100
+
+
+def test_an_intake_saved_under_contract_1_0_still_loads_and_rescores(store, rulebase):
+    """A result stored before 1.1 has no safety_net (and a 1.0.0 rule base): it still loads,
+    and rescoring it gives the 1.1 result, with the safety net and the safer rules."""
+    from supplycheck.channels.consult.records import rescore
+
+    store.create("LC-10", "intake", rulebase)
+    answers = {"infant_age_days": 0, "jaundice": "mild", "feeding_method": "breast_only"}
+    for field, value in answers.items():
+        store.set_answer("LC-10", field, value)
+    old = evaluate(rulebase, answers).model_dump(mode="json")
+    del old["safety_net"]
+    old["rulebase"]["version"], old["urgency"] = "1.0.0", "same_day"  # as 1.0 scored it
+    store.conn.execute(
+        "INSERT INTO result (ref, at, rulebase_name, rulebase_version, rulebase_hash, urgency, result) "
+        "VALUES ('LC-10', '2026-11-01T10:00:00+00:00', ?, '1.0.0', 'old', 'same_day', ?)",
+        (rulebase.name, __import__("json").dumps(old)))
+    store.conn.commit()
+    before = store.latest_result("LC-10")
+    assert before.safety_net == [] and before.urgency.value == "same_day"
+    (report,) = rescore(store, rulebase, ["LC-10"])
+    assert report.saved and report.version_before == "1.0.0"
+    after = store.latest_result("LC-10")
+    assert after.urgency.value == "emergency"  # jaundice in the first 24 hours (NICE CG98)
+    assert after.safety_net and after.rulebase.version == rulebase.version

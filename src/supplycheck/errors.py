@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
 
 
 class SupplycheckError(Exception):
     """Base of every error supplycheck reports to a person (never a traceback)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
-    """One problem in a rule-base file: where it is and what is wrong."""
+    """One problem in a rule-base file: where it is, its code and what is wrong. Made by
+    `rulebase.problems.ProblemCode.X.at(...)`, which holds every code and its wording."""
 
     file: str
     line: int | None
+    code: str  # e.g. "RB308"; docs/rulebase-errors.md says what to do
+    severity: Severity
     message: str
-    severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{where}: {self.severity} {self.code}: {self.message}"
 
 
 class RuleBaseError(SupplycheckError):

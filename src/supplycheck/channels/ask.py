@@ -8,7 +8,11 @@ the caller decides what happens next.
 Every question can be answered "not sure": the answer is `unsure` where the field accepts it,
 else None (asked, not known). Help is shown on request (`?`, or a "What does this mean?"
 choice), and `←` (or a "Go back" choice, or typing `back`) asks to return to the previous
-question. Ctrl-C, Ctrl-Q and Ctrl-D ask to quit.
+question. Ctrl-C, Ctrl-Q and Ctrl-D ask to quit; `on_interrupt` is the one answer to that, for
+every prompt of both channels (save and quit, keep going, or delete).
+
+No clinical question has a default answer: without an earlier answer the cursor starts on a line
+that is not an answer, and Enter does nothing there, so every answer is an explicit choice.
 
 Numbers are typed as text and read by small pure functions (`parse_weight_g`,
 `parse_age_days`, `parse_duration`, `parse_number`), checked against the question's range.
@@ -25,6 +29,7 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
+from ..i18n import Words, local_date_parts, normalise_number_text, tr
 from ..rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
 
 Audience = Literal["parent", "clinical"]
@@ -75,9 +80,11 @@ class InputError(ValueError):
 
 NOT_SURE_WORDS = frozenset({
     "not sure", "unsure", "dont know", "don't know", "do not know", "no idea", "idk", "dk",
-    "unknown", "n/a", "na", "skip", "?!"})
-HELP_WORDS = frozenset({"?", "help", "h"})
-BACK_WORDS = frozenset({"back", "b", "<", "go back"})
+    "unknown", "n/a", "na", "skip", "?!",
+    "no se", "no sé", "no lo se", "no lo sé", "no estoy segura", "no estoy seguro", "ns", "saltar",
+    "desconocido", "desconocida"})
+HELP_WORDS = frozenset({"?", "help", "h", "ayuda"})
+BACK_WORDS = frozenset({"back", "b", "<", "go back", "volver", "atras", "atrás"})
 
 
 def _word(text: str) -> str:
@@ -96,6 +103,7 @@ _WEIGHT_UNITS = {
     "kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
     "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
     "oz": "oz", "ounce": "oz", "ounces": "oz",
+    "gramo": "g", "gramos": "g", "libra": "lb", "libras": "lb", "onza": "oz", "onzas": "oz",
 }
 HOURS_PER = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0, "month": 24 * 30.4375,
              "year": 24 * 365.25}
@@ -106,18 +114,19 @@ _TIME_UNITS = {
     "w": "week", "wk": "week", "wks": "week", "week": "week", "weeks": "week",
     "mo": "month", "mos": "month", "month": "month", "months": "month",
     "y": "year", "yr": "year", "yrs": "year", "year": "year", "years": "year",
+    "minuto": "minute", "minutos": "minute", "hora": "hour", "horas": "hour", "dia": "day",
+    "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month",
+    "ano": "year", "anos": "year",
 }
 _UNIT_OF_QUESTION = {"hours": "hour", "days": "day", "weeks": "week"}
 
 _NUMBER = r"\d+(?:\.\d+)?|\.\d+"
-_TOKEN = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?\s*(?:,|and)?\s*")
+_TOKEN = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?\s*(?:,|and|y)?\s*")
 _ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 
 
 def _normalise_number_text(text: str) -> str:
-    s = _word(text)
-    s = re.sub(r"(\d),(\d{3})(?!\d)", r"\1\2", s)  # 3,400 -> 3400
-    return s.replace(",", ".")  # 3,4 kg -> 3.4 kg
+    return normalise_number_text(_word(text))  # 3,400 -> 3400 and 3,4 kg -> 3.4 kg (in English)
 
 
 def _tokens(text: str) -> list[tuple[float, str | None]] | None:
@@ -138,7 +147,7 @@ def parse_weight_g(text: str) -> float:
     """A weight in grams from `3400`, `3400 g`, `3.4 kg`, `7 lb 8 oz`, `7lb8oz`, `7 lb 8`,
     `7.5 lb` or `120 oz`. A bare number is grams. Raises InputError."""
     tokens = _tokens(text)
-    bad = InputError(text, "I couldn't read that weight. Try, for example, 3400 g, 3.4 kg or 7 lb 8 oz.")
+    bad = InputError(text, tr("I couldn't read that weight. Try, for example, 3400 g, 3.4 kg or 7 lb 8 oz."))
     if not tokens:
         raise bad
     units: list[str] = []
@@ -171,17 +180,17 @@ def parse_duration(text: str, unit: str) -> float:
         return hours / HOURS_PER[unit]
     tokens = _tokens(s)
     if not tokens:
-        raise InputError(text, f"I couldn't read that. Type a number of {unit}s, for example 3 or 3 {unit}s.")
+        raise InputError(text, tr("I couldn't read that. Type a number of {units}, for example 3 or 3 {units}.").format(units=tr(unit + "s")))
     hours = 0.0
     for i, (number, word) in enumerate(tokens):
         if word is None:
             if len(tokens) > 1:
-                raise InputError(text, "Please put a unit after each number, for example 2 weeks 3 days.")
+                raise InputError(text, tr("Please put a unit after each number, for example 2 weeks 3 days."))
             name = unit
         elif word in _TIME_UNITS:
             name = _TIME_UNITS[word]
         else:
-            raise InputError(text, f"I don't know the unit '{word}'. Try, for example, 3 {unit}s.")
+            raise InputError(text, tr("I don't know the unit '{word}'. Try, for example, 3 {units}.").format(word=word, units=tr(unit + "s")))
         hours += number * HOURS_PER[name]
     return hours / HOURS_PER[unit]
 
@@ -192,15 +201,16 @@ def parse_age_days(text: str, today: date, *, allow_date: bool = True) -> float:
     Raises InputError."""
     s = re.sub(r"^(born|born on|dob|date of birth|birthday)\s*:?\s*", "", _word(text))
     m = _ISO_DATE.match(s)
-    if m:
+    parts = (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else local_date_parts(s)
+    if parts:
         if not allow_date:
-            raise InputError(text, "Please type an age, for example 10 days or 3 weeks, not a date.")
+            raise InputError(text, tr("Please type an age, for example 10 days or 3 weeks, not a date."))
         try:
-            born = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            born = date(*parts)
         except ValueError:
-            raise InputError(text, "That date doesn't exist. Please type it as year-month-day, for example 2026-11-20.") from None
+            raise InputError(text, tr("That date doesn't exist. Please type it as year-month-day, for example 2026-11-20.")) from None
         if born > today:
-            raise InputError(text, "That date is in the future. Please type the date of birth as year-month-day.")
+            raise InputError(text, tr("That date is in the future. Please type the date of birth as year-month-day."))
         return float((today - born).days)
     return parse_duration(s, "day")
 
@@ -211,7 +221,7 @@ def parse_number(question: Question, text: str, *, today: date | None = None) ->
     if not question.is_numeric:
         raise ValueError(f"{question.id} is not a numeric question")
     if not text.strip():
-        raise InputError(text, "Please type a number, or 'not sure'.")
+        raise InputError(text, tr("Please type a number, or 'not sure'."))
     unit = question.unit
     s = _word(text)
     if unit == "g":
@@ -223,13 +233,13 @@ def parse_number(question: Question, text: str, *, today: date | None = None) ->
     else:
         tokens = _tokens(s)
         if not tokens or len(tokens) != 1 or (tokens[0][1] and not unit.startswith(tokens[0][1])):
-            raise InputError(text, "Please type just a number, for example 8.")
+            raise InputError(text, tr("Please type just a number, for example 8."))
         value = tokens[0][0]
     bare = re.fullmatch(_NUMBER, _normalise_number_text(s)) is not None
     typed = value
     if question.type is FieldType.integer:
         if bare and not float(value).is_integer():
-            raise InputError(text, "Please type a whole number.")
+            raise InputError(text, tr("Please type a whole number."))
         # a converted duration counts completed units (10 days -> 1 week; 38+4 -> 38 weeks)
         value = int(math.floor(value + 1e-9)) if unit in ("days", "weeks", "hours") else int(round(value))
     elif unit == "g":
@@ -246,12 +256,12 @@ def _check_range(question: Question, value: float, typed: float, text: str, bare
     lo, hi = question.min, question.max
     if (lo is None or value >= lo) and (hi is None or value <= hi):
         return
-    shown = f"{_fmt(typed)} {question.unit}".strip()
-    limits = f"from {_fmt(lo)} to {_fmt(hi)} {question.unit}".strip()
+    shown = f"{_fmt(typed)} {tr(question.unit)}".strip()
+    limits = tr("from {lo} to {hi}").format(lo=_fmt(lo), hi=f"{_fmt(hi)} {tr(question.unit)}".strip())
     hint = ""
     if question.unit == "g" and bare and lo is not None and typed < lo and typed * 1000 >= lo:
-        hint = f" Did you mean {_fmt(typed)} kg? Type the unit, for example {_fmt(typed)} kg."
-    raise InputError(text, f"{shown} is outside what this question takes ({limits}).{hint}")
+        hint = " " + tr("Did you mean {n} kg? Type the unit, for example {n} kg.").format(n=_fmt(typed))
+    raise InputError(text, tr("{shown} is outside what this question takes ({limits}).").format(shown=shown, limits=limits) + hint)
 
 
 def _fmt(x: float | None) -> str:
@@ -262,19 +272,24 @@ def _fmt(x: float | None) -> str:
 
 def format_number(question: Question, value: int | float) -> str:
     """A stored number as text to edit (the default when going back)."""
-    return f"{_fmt(value)} {question.unit}".strip() if question.unit in ("g", "days", "weeks", "hours") else _fmt(value)
+    return f"{_fmt(value)} {tr(question.unit)}".strip() if question.unit in ("g", "days", "weeks", "hours") else _fmt(value)
 
 
 # ------------------------------------------------------------------ what the prompts show
 
-LABELS: dict[Audience, dict[str, str]] = {
+LABELS: dict[Audience, dict[str, str]] = Words({
     "parent": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None of these",
                "help": "What does this mean?", "back": "← Go back"},
-    "clinical": {"yes": "Yes", "no": "No", "unsure": "Unknown", "none": "None",
+    "clinical": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None",
                  "help": "Help", "back": "← Back"},
-}
+})
 
 _HELP, _BACK, _QUIT, _UNSURE, _NONE = "\0help", "\0back", "\0quit", "\0unsure", NONE_OF_THESE
+_CHOOSE = "\0choose"  # the line the cursor starts on: not an answer
+CHOOSE_LABEL = "(↑ ↓ to choose an answer, then Enter)"
+
+# Units as words, for the hints under number questions ("grams, 400–6500")
+UNIT_WORDS = {"g": "grams", "days": "days", "weeks": "weeks", "hours": "hours"}
 
 
 def unsure_value(question: Question) -> str | None:
@@ -292,20 +307,20 @@ def number_hint(question: Question, audience: Audience) -> str:
     """How to type a number for this question."""
     unit = question.unit
     if audience == "clinical":
-        return f"{unit}, {_fmt(question.min)}–{_fmt(question.max)}".strip(", ")
+        return f"{tr(UNIT_WORDS.get(unit, unit))}, {_fmt(question.min)}–{_fmt(question.max)}".strip(", ")
     if unit == "g":
-        return "for example 3400 g, 3.4 kg or 7 lb 8 oz"
+        return tr("for example 3400 g, 3.4 kg or 7 lb 8 oz")
     if unit == "days" and question.id in DATE_OF_BIRTH_FIELDS:
-        return "for example 10 days, 3 weeks, or the date of birth as 2026-11-20"
+        return tr("for example 10 days, 3 weeks, or the date of birth as 2026-11-20")
     if unit == "days":
-        return "for example 10 days or 3 weeks"
+        return tr("for example 10 days or 3 weeks")
     if unit == "weeks" and question.min and question.min > 1:
-        return "for example 39, or 36+5 from your notes"
+        return tr("for example 39, or 36+5 from your notes")
     if unit == "weeks":
-        return "a number of weeks, for example 3"
+        return tr("a number of weeks, for example 3")
     if unit == "hours":
-        return "a number of hours, for example 3 or 2.5"
-    return "a number, for example 6" if unit.startswith("per ") else "a number"
+        return tr("a number of hours, for example 3 or 2.5")
+    return tr("a number, for example 6") if unit.startswith("per ") else tr("a number")
 
 
 def _choices(question: Question, audience: Audience) -> list[tuple[str, str]]:
@@ -371,9 +386,12 @@ def ask(rulebase: Any, question: Question, *, audience: Audience = "parent", def
         return Answer.given(raw)
 
 
-def _keys(allow_back: bool, *, typing: bool = False) -> Any:
+def _keys(allow_back: bool, *, typing: bool = False, check: Any = None) -> Any:
     """Extra keys: ? for help (in a text prompt, only as the first character), ← to go back
-    (list prompts), Ctrl-D to quit (in a text prompt, only when nothing is typed)."""
+    (list prompts), Ctrl-D to quit (in a text prompt, only when nothing is typed). In a list,
+    Enter does nothing on the line that is not an answer. In a text prompt, `check(text)`
+    returns a message when the text cannot be used: Enter then shows the message and clears
+    the text, so that the next try starts afresh."""
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings
 
@@ -395,7 +413,38 @@ def _keys(allow_back: bool, *, typing: bool = False) -> Any:
     def _quit(event: Any) -> None:
         event.app.exit(result=_QUIT)
 
+    if not typing:
+        @kb.add("enter", eager=True, filter=Condition(_on_choose_line))
+        def _not_an_answer(event: Any) -> None:
+            pass  # no answer is chosen for anyone: the cursor must be moved to one
+
+    if check is not None:
+        @kb.add("enter", eager=True)
+        def _enter(event: Any) -> None:
+            from prompt_toolkit.validation import ValidationError
+
+            buffer = event.current_buffer
+            message = check(buffer.text)
+            if message is None:
+                buffer.validate_and_handle()
+                return
+            buffer.reset()  # the refused text goes: the next try does not read "abc3,5"
+            buffer.validation_error = ValidationError(message=message)
+
     return kb
+
+
+def _on_choose_line() -> bool:
+    """Is the cursor of the running list prompt on the line that is not an answer?"""
+    from prompt_toolkit.application import get_app
+
+    for control in get_app().layout.find_all_controls():
+        if hasattr(control, "get_pointed_at"):
+            try:
+                return control.get_pointed_at().value == _CHOOSE
+            except IndexError:
+                return False
+    return False
 
 
 def _current_text() -> str:
@@ -454,11 +503,11 @@ def _fit(used: int, width: int, instruction: str) -> str:
 def _instruction(audience: Audience, kind: str, allow_back: bool, has_help: bool) -> str:
     parts = []
     if kind == "multi":
-        parts.append("Space to tick, Enter when done" if audience == "parent" else "Space toggles, Enter submits")
+        parts.append(tr("Space to tick, Enter when done") if audience == "parent" else tr("Space toggles, Enter submits"))
     if has_help:
-        parts.append("? help")
+        parts.append(tr("? help"))
     if allow_back:
-        parts.append("← back")
+        parts.append(tr("← back"))
     return "(" + " · ".join(parts) + ")"
 
 
@@ -477,9 +526,13 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
     if extras:
         choices += [Separator(" "), *extras]
     values = [v for v, _ in items]
-    # Without an earlier answer the cursor starts on "Not sure": a hurried Enter records "not
-    # known", never a "yes" that could raise or hide a red flag.
-    initial = default if default in values else next(v for v, _ in items if v in (UNSURE, _UNSURE))
+    # No default answer: without an earlier one the cursor starts on a line that is not an
+    # answer (Enter does nothing there), so a hurried Enter never records anything.
+    if default in values:
+        initial = default
+    else:
+        choices.insert(0, Choice(CHOOSE_LABEL, value=_CHOOSE))
+        initial = _CHOOSE
     prompt = questionary.select(
         message, choices=choices, default=initial, qmark=qmark, use_jk_keys=False,
         instruction=instruction, input=input, output=output)
@@ -502,11 +555,11 @@ def _ask_multi(question: Question, message: str, audience: Audience, default: An
 
     def validate(values: list[str]) -> bool | str:
         if not values:
-            return f"Tick at least one, or '{words['none']}' or '{words['unsure']}'."
+            return tr("Tick at least one, or '{none}' or '{unsure}'.").format(none=words['none'], unsure=words['unsure'])
         special = [v for v in values if v in (_NONE, _UNSURE)]
         if special and len(values) > 1:
             label = words["none"] if _NONE in special else words["unsure"]
-            return f"'{label}' can't be ticked together with other answers."
+            return tr("'{label}' can't be ticked together with other answers.").format(label=label)
         return True
 
     prompt = questionary.checkbox(
@@ -531,28 +584,30 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     hint = number_hint(question, audience)
     extras = [f"{words['unsure'].lower()}"]
     if question.help:
-        extras.append("? for help")
+        extras.append(tr("? for help"))
     if allow_back:
-        extras.append("back")
+        extras.append(tr("back"))
     # the hint on its own line, then the answer on the next: long questions stay readable
-    line = textwrap.fill(f"{hint[0].upper()}{hint[1:]}. Or type: {' · '.join(extras)}", width - 1,
+    line = textwrap.fill(f"{hint[0].upper()}{hint[1:]}. {tr('Or type:')} {' · '.join(extras)}", width - 1,
                          initial_indent="  ", subsequent_indent="  ")
     instruction = f"\n{line}\n  ›"
 
-    def validate(text: str) -> bool | str:
+    def check(text: str) -> str | None:
         w = _word(text)
         if w in HELP_WORDS or is_not_sure(text) or (allow_back and w in BACK_WORDS):
-            return True
+            return None
         try:
             parse_number(question, text, today=today)
         except InputError as exc:
-            return exc.message
-        return True
+            return f"{exc.message} (You typed: {text.strip()})" if text.strip() else exc.message
+        return None
 
     start = format_number(question, default) if isinstance(default, (int, float)) else ""
-    prompt = questionary.text(message, default=start, qmark=qmark, validate=validate,
-                              instruction=instruction, input=input, output=output)
-    raw = _run(prompt, _keys(allow_back, typing=True))
+    # No validator on the prompt: Enter checks (see `_keys`), so that a check running while
+    # typing cannot replace the message about what was refused.
+    prompt = questionary.text(message, default=start, qmark=qmark, instruction=instruction,
+                              input=input, output=output)
+    raw = _run(prompt, _keys(allow_back, typing=True, check=check))
     if raw in (_QUIT, _HELP):
         return raw
     w = _word(raw)
@@ -563,3 +618,77 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     if is_not_sure(raw):
         return None
     return parse_number(question, raw, today=today)
+
+
+# ------------------------------------------------------------------ the flows' own prompts
+
+
+def choose(message: str, choices: list[tuple[Any, str]], *, default: Any = None, search: bool = False,
+           input: Any = None, output: Any = None) -> Any:
+    """A plain list to pick from, for the flows' own questions (menus, "carry on?"): the value
+    chosen, or None when the person pressed Ctrl-C, Ctrl-Q or Ctrl-D (see `on_interrupt`)."""
+    import questionary
+    from questionary import Choice
+
+    share_default_key_bindings()
+    items = [Choice(label, value=value) for value, label in choices]
+    while True:
+        prompt = questionary.select(
+            message, choices=items, default=next((c for c in items if c.value == default), None),
+            qmark="»", use_jk_keys=False, use_search_filter=search,
+            instruction="(type to filter)" if search else " ", input=input, output=output)
+        try:
+            raw = _run(prompt, _keys(False))
+        except (KeyboardInterrupt, EOFError):
+            return None
+        if raw == _QUIT:
+            return None
+        if raw != _HELP:  # no help here: `?` just asks again
+            return raw
+
+
+class Interrupted(str, Enum):
+    """What the person wants after Ctrl-C (or Ctrl-D)."""
+
+    pause = "pause"  # save and quit (every answer is already saved)
+    resume = "continue"  # keep going where they were
+    delete = "delete"  # quit and delete what was saved
+
+
+INTERRUPT_WORDS: dict[Audience, dict[str, str]] = Words({
+    "parent": {"title": "Paused: your answers so far are saved on this computer.",
+               "pause": "Save and quit (continue later)", "continue": "Keep going",
+               "delete": "Quit and delete my answers",
+               "sure": "Delete all your answers? This cannot be undone.",
+               "keep": "No, keep them", "yes": "Yes, delete them"},
+    "clinical": {"title": "Paused: every answer so far is saved.",
+                 "pause": "Save and quit (resume later)", "continue": "Keep going",
+                 "delete": "Delete this intake",
+                 "sure": "Delete this intake with its answers, notes and history? This cannot be undone.",
+                 "keep": "No, keep it", "yes": "Yes, delete it"},
+})
+
+
+def print_formatted_text(text: str, *, output: Any = None) -> None:
+    """One line above a prompt, through prompt_toolkit (so that tests' outputs get it too)."""
+    from prompt_toolkit import print_formatted_text as pt_print
+
+    pt_print(text, output=output)
+
+
+def on_interrupt(audience: Audience, *, input: Any = None, output: Any = None) -> Interrupted:
+    """The one answer to Ctrl-C (or Ctrl-D, Ctrl-Q) at any prompt of the screening or the
+    intake: save and quit, keep going, or delete (asked twice). A second Ctrl-C here saves and
+    quits: nothing is lost, since every answer is saved as it is given."""
+    words = INTERRUPT_WORDS[audience]
+    print_formatted_text(words["title"], output=output)
+    choice = choose(tr("What now?"),
+                    [(Interrupted.pause, words["pause"]), (Interrupted.resume, words["continue"]),
+                     (Interrupted.delete, words["delete"])], input=input, output=output)
+    if choice is None:
+        return Interrupted.pause
+    if choice is Interrupted.delete:
+        sure = choose(words["sure"], [("keep", words["keep"]), ("delete", words["yes"])],
+                      input=input, output=output)
+        return Interrupted.delete if sure == "delete" else Interrupted.resume
+    return choice

@@ -6,14 +6,21 @@ import click
 
 from .. import __version__
 from .batch import batch_command
-from .common import run_guarded
+from .common import EXIT_CODES_HELP, GuardedGroup, run_guarded
+from .language import LocalisedGroup, lang_option
 from .intake import intake_group
 from .rules import rules_group
 from .screen import screen_command
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LocalisedGuardedGroup(LocalisedGroup, GuardedGroup):
+    """The root group: help in the user's language; a closed pipe is a quiet success."""
+
+
+@click.group(cls=LocalisedGuardedGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="supplycheck")
+@lang_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Screening for suspected low breast-milk supply.

@@ -3,7 +3,6 @@ parses options, shows progress and prints the summary; supplycheck.channels.batc
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
@@ -18,9 +17,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..channels.batch import AtomicFile, IdentifyingColumnsError, Summary, score_files
+from ..channels.batch import Summary, score_files
+from ..channels.batch.problems import unit_of
+from ..privacy import PrivacyError
 from ..rulebase import RuleBase
-from .common import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_USAGE, console, rules_option
+from .common import EXIT_CODES_HELP, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_PRIVACY, console, printable, rules_option
+from .language import lang_option
 
 TOP = 8  # factors and red flags listed in the summary
 EXAMPLES = 10  # error records listed in the summary
@@ -62,7 +64,7 @@ class ProgressBar:
         self.progress.refresh()
 
     def warn(self, message: str) -> None:
-        self.err.print(f"warning: {message}", markup=False, soft_wrap=True)
+        self.err.print(printable(f"warning: {message}"), markup=False, soft_wrap=True)
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -73,7 +75,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@click.command("batch")
+@click.command("batch", epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="OUTPUT",
               help="Results: .jsonl (one result a line), .csv (flat columns) or .parquet; - for JSONL on standard output.")
@@ -89,6 +91,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar (default: when standard error is a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; warnings still go to standard error.")
+@lang_option(environment=False, help="Language of the human-readable `text` fields (codes never change); default English.")
 @rules_option
 def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
                   drop: tuple[str, ...], strict: bool, with_source: bool, summary_path: Path | None,
@@ -96,15 +99,22 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
     """Score anonymised intake files: one result per intake, in input order.
 
     INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line),
-    .json (an array) or .parquet (lists as Arrow lists) file, or - for JSONL on standard input. A record with bad values, or a line
-    that cannot be parsed, becomes an error result that says why; the rest are still scored.
-    A file with identifying columns (name, e-mail, phone, address, postcode, date of birth,
-    health-service or record numbers, free text) is refused: remove them, or name them in
-    --drop-columns.
+    .json (an array) or .parquet (lists as Arrow lists) file, or - for JSONL on standard input.
+    A record with bad values, or a line that cannot be parsed, becomes an error result that
+    says why (with its id where it can be read); the rest are still scored.
 
-    The exit status is 0 when every intake was read (scored or error), 2 when a file cannot be
-    read or the command is misused, 1 with --strict when any intake is an error or an input
-    has no intakes. Ids used twice and records without an id are warned about.
+    Identifying data is refused: columns named for it (name, e-mail, phone, address, postcode,
+    dates, health-service or record numbers, free text), and values that look like it in any
+    column, id and unknown columns included (e-mail, phone, NHS or record number, postcode, ZIP
+    code, full date; in id and unknown columns also names and free text). The refusal names
+    column and line, never the value; remove them, or name the columns in --drop-columns. A
+    refused run writes nothing, not even to standard output.
+
+    Ids used twice and records without an id are warned about.
+
+    Exit status: 0 every intake read (scored or error), 1 with --strict when any intake is an
+    error or an input has no intakes, 2 a file cannot be read or the command is misused, 3
+    refused for privacy, 4 the output cannot be written, 130 interrupted.
 
     CSV output has one row per intake; lists are joined with ';', and cells a spreadsheet would
     run as a formula start with a quote:
@@ -112,9 +122,9 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
     \b
       id, status, urgency, supply_picture, red_flags, primary_factors, secondary_factors,
       factor_evidence (factor:field,field;...), perceived_signs, referrals (to:urgency;...),
-      referral_reasons (to:reason,reason;...), next_steps (codes), error_fields,
-      error_messages (joined with ' | '), rulebase.name, rulebase.version, rulebase.hash
-      (with --with-source: source.file, source.line)
+      referral_reasons (to:reason,reason;...), next_steps (codes), safety_net (codes),
+      error_fields, error_messages (joined with ' | '), rulebase.name, rulebase.version,
+      rulebase.hash (with --with-source: source.file, source.line)
 
     Parquet output has the same fields as JSONL, with lists as Arrow lists (schema in
     docs/batch-results.md).
@@ -126,23 +136,20 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
         with ProgressBar(err, show) as bar:
             summary = score_files(list(inputs), output, rulebase, workers=workers,
                                   drop_columns=_split(drop), on_warning=bar.warn,
-                                  on_progress=bar.update, with_source=with_source)
-    except IdentifyingColumnsError as exc:
-        err.print(f"supplycheck: {exc}", markup=False, soft_wrap=True)
-        names = ",".join(name for name, _ in exc.columns)
-        err.print(f"Remove them from the file, or drop them with --drop-columns {names!r}", markup=False, soft_wrap=True)
-        raise SystemExit(EXIT_USAGE)
+                                  on_progress=bar.update, summary_path=summary_path,
+                                  with_source=with_source)
+    except PrivacyError as exc:
+        err.print(printable(f"supplycheck: {exc}"), markup=False, soft_wrap=True)
+        names = ",".join(name for name, _ in getattr(exc, "columns", []) if not name.startswith("("))
+        drop = f", or drop the columns with --drop-columns {names!r}" if names else ""
+        err.print(printable(f"Remove them from the file{drop}. Nothing was written."), markup=False, soft_wrap=True)
+        raise SystemExit(EXIT_PRIVACY)
     except KeyboardInterrupt:
         err.print("\nInterrupted: no output was written.")
         raise SystemExit(EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
-    if summary_path is not None:
-        data = {"inputs": list(inputs), "output": output, "rulebase": {"name": rulebase.name, "version": rulebase.version},
-                **summary.to_dict()}
-        with AtomicFile(summary_path) as f:
-            f.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if not quiet:
         print_summary(console(stderr=output == "-"), summary, rulebase, output)
     if strict and (summary.errors or summary.empty_inputs):
@@ -167,10 +174,10 @@ def print_summary(out: Console, summary: Summary, rulebase: RuleBase, output: st
     """The summary for a person: counts, the commonest findings, and the errors explained."""
     s = summary
     rate = f"{s.records_per_second:,.0f} intakes/s"
-    out.print(f"Read {s.records:,} intakes in {s.seconds:.1f} s ({rate}): {s.scored:,} scored, "
-              f"{s.errors:,} error{'s' if s.errors != 1 else ''}. Results: {output}", markup=False, soft_wrap=True)
+    out.print(printable(f"Read {s.records:,} intakes in {s.seconds:.1f} s ({rate}): {s.scored:,} scored, "
+                        f"{s.errors:,} error{'s' if s.errors != 1 else ''}. Results: {output}"), markup=False, soft_wrap=True)
     if s.empty_inputs:
-        out.print(f"No intakes in: {', '.join(s.empty_inputs)}", markup=False, soft_wrap=True)
+        out.print(printable(f"No intakes in: {', '.join(s.empty_inputs)}"), markup=False, soft_wrap=True)
     if s.scored:
         data = s.to_dict()
         out.print()
@@ -197,11 +204,11 @@ def print_summary(out: Console, summary: Summary, rulebase: RuleBase, output: st
         for example in s.examples[:EXAMPLES]:
             for item in example["errors"]:
                 if item["field"] == "record":  # the message already says where
-                    out.print(f"  {item['message']}", markup=False, soft_wrap=True)
+                    out.print(printable(f"  {item['message']}"), markup=False, soft_wrap=True)
                 else:
                     who = f", id {example['id']}" if example.get("id") else ""
-                    out.print(f"  {example['source']} line {example['line']}{who}: {item['message']}",
-                              markup=False, soft_wrap=True)
+                    where = f"{example['source']} {unit_of(example['source'])} {example['line']}"
+                    out.print(printable(f"  {where}{who}: {item['message']}"), markup=False, soft_wrap=True)
         if s.errors > shown:
             fields = ", ".join(f"{f} {n:,}" for f, n in s.error_fields.most_common(TOP))
             out.print(f"Errors by field: {fields}", markup=False, soft_wrap=True)

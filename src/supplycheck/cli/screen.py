@@ -5,6 +5,7 @@ Parses options, calls `supplycheck.channels.parent.screen`, prints. No clinical 
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ from pathlib import Path
 import click
 
 from ..rulebase import RuleBase
+from ..i18n import tr
 from .common import EXIT_USAGE, console, rules_option
+from .language import LocalisedCommand, lang_option
 
 MAX_WIDTH = 80
 
@@ -24,13 +27,26 @@ NO_TERMINAL = (
 )
 
 
+def with_options(command: str, db_path: Path | None, rulebase: RuleBase) -> str:
+    """`command` with the --db and --rules it was given, for hints that say how to go on: a
+    hint that drops them would resume from another database, or score with other rules."""
+    from ..rulebase.loader import default_rules_dir
+
+    parts = [command]
+    if db_path is not None:
+        parts.append(f"--db {shlex.quote(str(db_path))}")
+    if Path(rulebase.directory).resolve() != default_rules_dir().resolve():
+        parts.append(f"--rules {shlex.quote(str(rulebase.directory))}")
+    return " ".join(parts)
+
+
 def _console():
     out = console()
     out.width = min(shutil.get_terminal_size((MAX_WIDTH, 24)).columns, MAX_WIDTH)
     return out
 
 
-@click.command("screen")
+@click.command("screen", cls=LocalisedCommand)
 @click.option("--resume", is_flag=True, help="Continue the most recent unfinished screening.")
 @click.option("--answers", "answers_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Answer the questions from a YAML or JSON file instead of asking (no terminal needed).")
@@ -38,6 +54,7 @@ def _console():
               help="Also write the summary to FILE: .md (Markdown), .html (printable page) or .json.")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Database of saved screenings (default: $SUPPLYCHECK_DB, or your user data folder).")
+@lang_option
 @rules_option
 def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path | None = None,
                    save_file: Path | None = None, db_path: Path | None = None) -> None:
@@ -49,25 +66,25 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
     out = _console()
     if answers_file is not None:
         if resume:
-            raise click.UsageError("--answers and --resume cannot be used together")
+            raise click.UsageError(tr("--answers and --resume cannot be used together"))
         done = screen.run_replay(rulebase, screen.load_answers(answers_file), out)
         if save_file is not None:
             screen.save_summary(save_file, rulebase, done.result)
-            out.print(f"Saved the summary to {save_file}.", markup=False)
+            out.print(tr("Saved the summary to {file}.").format(file=save_file), markup=False)
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        console(stderr=True).print(NO_TERMINAL, markup=False, highlight=False)
+        console(stderr=True).print(tr(NO_TERMINAL), markup=False, highlight=False)
         raise SystemExit(EXIT_USAGE)
     from ..storage.store import Store
 
     with Store(db_path) as store:
-        term = screen.Terminal(out)
+        term = screen.Terminal(out, command=with_options("supplycheck screen", db_path, rulebase))
         outcome = screen.run(rulebase, store, term, resume=resume)
         if outcome.result is None:
             return
         if save_file is not None:
             screen.save_summary(save_file, rulebase, outcome.result)
-            out.print(f"Saved the summary to {save_file}.", markup=False)
+            out.print(tr("Saved the summary to {file}.").format(file=save_file), markup=False)
         else:
             out.print()
             screen.offer_to_save(rulebase, outcome.result, term)
@@ -77,4 +94,4 @@ def _check_save_format(path: Path) -> None:
     from ..channels.parent.screen import SAVE_FORMATS
 
     if path.suffix.lower() not in SAVE_FORMATS:
-        raise click.BadParameter("use a file name ending in .md, .html or .json", param_hint="--save")
+        raise click.BadParameter(tr("use a file name ending in .md, .html or .json"), param_hint="--save")

@@ -27,28 +27,48 @@ def weight_loss_pct(birth_weight_g: float, current_weight_g: float) -> float:
     return round((birth_weight_g - current_weight_g) / birth_weight_g * 100, 2)
 
 
-def weight_age(infant_age_days: int, weight_age_days: int | None = None) -> int:
-    """Age in days when the current weight was measured (the contract's default: age now)."""
+def weight_age(weight_age_days: int | None = None, infant_age_days: int | None = None) -> int | None:
+    """Age in days when the current weight was measured: the weighing's own age, else (the
+    contract's default) the age now; unknown when neither is given."""
     return infant_age_days if weight_age_days is None else weight_age_days
 
 
-def gain_g_per_day(birth_weight_g: float, current_weight_g: float, weight_age: int) -> float | None:
-    """Average gain in g/day since birth weight was regained (assumed at day 10), from day 21."""
-    if weight_age < FIRST_GAIN_DAY:
-        return None
-    return round((current_weight_g - birth_weight_g) / (weight_age - ASSUMED_REGAIN_DAY), 1)
+def _expected_gain(start: float, end: float, bands: list[list[float]]) -> float:
+    """The least gain expected from age `start` to `end`, adding up each band's lower bound."""
+    return sum(max(0, min(end, b_end) - max(start, b_start)) * rate for b_start, b_end, rate in bands)
 
 
-def gain_vs_minimum_pct(birth_weight_g: float, current_weight_g: float, weight_age: int, *,
-                        minimum_g_per_day: list[list[float]]) -> float | None:
-    """Gain since birth weight was regained (assumed at day 10) as % of the least gain expected
-    over the same days, adding up each age band's lower bound. A band is [from_day, to_day,
-    g_per_day]; below 100 the baby has fallen behind even if recent gain looks normal."""
-    if weight_age < FIRST_GAIN_DAY or weight_age > minimum_g_per_day[-1][1]:
+def gain_vs_minimum_pct(current_weight_g: float, weight_age: int, birth_weight_g: float | None = None,
+                        previous_weight_g: float | None = None, previous_weight_age_days: int | None = None,
+                        *, minimum_g_per_day: list[list[float]], first_interval_day: int,
+                        min_interval_days: int) -> float | None:
+    """Recent weight gain as % of the least gain expected for age (below 100: fallen behind).
+
+    With an earlier weighing at least `min_interval_days` before the last one, and itself from
+    `first_interval_day` on, the gain between the two is used: an average since birth would
+    hide a recent plateau. Otherwise, from day 21, the gain since birth weight was regained
+    (assumed at day 10). A band is [from_day, to_day, g_per_day]."""
+    bands = minimum_g_per_day
+    if weight_age > bands[-1][1]:
         return None
-    expected = sum(max(0, min(weight_age, end) - max(ASSUMED_REGAIN_DAY, start)) * rate
-                   for start, end, rate in minimum_g_per_day)
+    if (previous_weight_g is not None and previous_weight_age_days is not None
+            and previous_weight_age_days >= first_interval_day
+            and weight_age - previous_weight_age_days >= min_interval_days):
+        expected = _expected_gain(previous_weight_age_days, weight_age, bands)
+        return round((current_weight_g - previous_weight_g) / expected * 100, 1)
+    if birth_weight_g is None or weight_age < FIRST_GAIN_DAY:
+        return None
+    expected = _expected_gain(ASSUMED_REGAIN_DAY, weight_age, bands)
     return round((current_weight_g - birth_weight_g) / expected * 100, 1)
+
+
+def change_since_previous_g(current_weight_g: float, previous_weight_g: float,
+                            previous_weight_age_days: int, weight_age: int) -> float | None:
+    """Grams gained (negative: lost) since the earlier weighing; unknown when the order of the
+    two weighings is not clear (same day or the 'previous' one later)."""
+    if previous_weight_age_days >= weight_age:
+        return None
+    return round(current_weight_g - previous_weight_g, 1)
 
 
 def days_since_weighed(infant_age_days: int, weight_age: int) -> int:
@@ -56,27 +76,9 @@ def days_since_weighed(infant_age_days: int, weight_age: int) -> int:
     return infant_age_days - weight_age
 
 
-def age_band(infant_age_days: int) -> str:
-    """Age band used for expected weight gain and normal behaviour."""
-    if infant_age_days < 7:
-        return "first_week"
-    if infant_age_days < 28:
-        return "weeks_1_to_4"
-    if infant_age_days < 90:
-        return "months_1_to_3"
-    if infant_age_days < 180:
-        return "months_3_to_6"
-    if infant_age_days < 365:
-        return "months_6_to_12"
-    return "over_12_months"
-
-
-AGE_BANDS = ("first_week", "weeks_1_to_4", "months_1_to_3", "months_3_to_6", "months_6_to_12",
-             "over_12_months")
-
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (day_of_life, weight_loss_pct, weight_age, gain_g_per_day,
-                            gain_vs_minimum_pct, days_since_weighed, age_band)
+    f.__name__: f for f in (day_of_life, weight_loss_pct, weight_age, gain_vs_minimum_pct,
+                            change_since_previous_g, days_since_weighed)
 }
 
 

@@ -30,9 +30,10 @@ from typing import Any, Mapping, Sequence
 import durable_rules_engine as _core
 import orjson
 
-from ..errors import EngineError
+from ..errors import EngineError, Problem, display_path
 from ..rulebase import conditions as C
 from ..rulebase.loader import RuleBase
+from ..rulebase.problems import ProblemCode
 
 INTAKE = "intake"  # the positive discriminator every rule pattern carries
 WITNESS = "witness"  # a copy of the intake, asserted first, on which definitions are decided
@@ -155,7 +156,8 @@ def _fits(expr: dict) -> bool:
     return _cost(expr) <= EXPRESSION_BUDGET and _width(expr) <= MAX_WIDTH
 
 
-def expressions(cond: C.Condition, symbols, definitions, *, atoms: bool = True) -> list[dict]:
+def expressions(cond: C.Condition, symbols: Mapping[str, C.Symbol], definitions: Mapping[str, C.Condition],
+                *, atoms: bool = True) -> list[dict]:
     """Durable expressions whose disjunction is "cond is definitely true". With `atoms`,
     definitions are tested through their flags instead of being expanded."""
     normal = C.nnf(cond, definitions, refs_as_atoms=atoms)
@@ -186,13 +188,33 @@ def expressions(cond: C.Condition, symbols, definitions, *, atoms: bool = True) 
     return parts
 
 
-def compile_rule(cond: C.Condition, symbols, definitions) -> list[dict]:
+def compile_rule(cond: C.Condition, symbols: Mapping[str, C.Symbol],
+                 definitions: Mapping[str, C.Condition]) -> list[dict]:
     """The expressions (one durable rule each) of a rule; raises EngineError for a condition
-    durable_rules cannot take (lint uses this)."""
+    durable_rules cannot take."""
     return expressions(cond, symbols, definitions)
 
 
-def _definition_tests(exprs: Any) -> set[tuple[str, str]]:
+def compile_problems(rulebase: RuleBase) -> list[Problem]:
+    """What durable_rules cannot take in this rule base, located like every rule-base problem:
+    each rule it cannot compile, else the rule base as a whole. `supplycheck rules lint`
+    reports these with lint's."""
+    problems = []
+    for rule in rulebase.rules:
+        try:
+            compile_rule(rule.condition, rulebase.symbols, rulebase.definitions)
+        except Exception as exc:  # the engine's own message says what is wrong
+            problems.append(ProblemCode.RULE_NOT_COMPILABLE.at(rule.file, rule.line, rule=rule.id, reason=exc))
+    if not problems:
+        try:
+            ruleset_definition(rulebase)
+        except Exception as exc:  # the engine's own message says what is wrong
+            problems.append(ProblemCode.RULEBASE_NOT_COMPILABLE.at(display_path(rulebase.directory), None,
+                                                                   reason=exc))
+    return problems
+
+
+def _definition_tests(exprs: list[dict] | dict) -> set[tuple[str, str]]:
     """(flag kind, definition) pairs that compiled expressions test."""
     if isinstance(exprs, list):
         return set().union(*map(_definition_tests, exprs)) if exprs else set()

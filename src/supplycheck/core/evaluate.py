@@ -60,12 +60,14 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
              fired: list[CompiledRule], *, explain: bool = True) -> Result:
     """Turn the rules that fired into a result. Pure: no engine, no I/O."""
     found = conclusions(rulebase, facts, [r.id for r in fired])
+    safety_net = found.pop("safety_net")
     by_urgency = sorted(fired, key=lambda r: r.model.urgency.rank) if explain else []
     return Result(
         id=intake.id,
         status="scored",
         **found,
         rulebase=rulebase_ref(rulebase),
+        safety_net=safety_net,
         explanations=[_explain(r, _evidence(rulebase, r, facts)) for r in by_urgency],
         open_questions=open_questions(rulebase, facts, {r.id for r in fired}, Urgency(found["urgency"])) if explain else [],
         warnings=intake.warnings,
@@ -116,8 +118,10 @@ _TARGETS = {t.value: i for i, t in enumerate(ReferralTarget)}
 def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) -> dict[str, Any]:
     """The findings of the rules that fired (their ids, in rule-base order), as the contract's
     fields, JSON-ready and in the contract's order: urgency, supply_picture, red_flags, factors,
-    perceived_signs, referrals, next_steps. Whatever is ordered by urgency takes the most urgent
-    rule first, ties in rule-base order."""
+    perceived_signs, referrals, next_steps, and then safety_net (which the contract puts after
+    `rulebase`). Whatever is ordered by urgency takes the most urgent rule first, ties in
+    rule-base order. A next step or safety-net item whose condition is definitely false for
+    these facts is left out."""
     table = _concludes(rulebase)
     rules = [table[rule_id] for rule_id in fired]
     by_urgency = sorted(rules, key=_by_rank)
@@ -163,8 +167,10 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
         "perceived_signs": perceived,
         "referrals": [{"to": to, "urgency": _URGENCIES[rank], "reasons": reasons}
                       for to, (rank, reasons) in referral_list],
-        "next_steps": [{"code": code, "text": codes.next_steps[code].parent}
-                       for code in steps if code not in superseded],
+        "next_steps": [{"code": code, "text": codes.next_steps[code].parent} for code in steps
+                       if code not in superseded and _applies(rulebase, f"next_step:{code}", facts)],
+        "safety_net": [{"code": code, "text": entry.parent} for code, entry in codes.safety_net.items()
+                       if _applies(rulebase, f"safety_net:{code}", facts)],
     }
 
 
@@ -201,6 +207,12 @@ def _evidence_fields(rulebase: RuleBase, rule: CompiledRule) -> tuple[tuple[str,
     return found
 
 
+def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:
+    """A next step or safety-net item applies unless its condition is definitely false."""
+    cond = rulebase.code_conditions.get(key)
+    return cond is None or C.truth(cond, facts, rulebase.definitions) is not False
+
+
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The answers and derived values that made the rule fire; a derived value brings the
     answers it was computed from."""
@@ -209,6 +221,8 @@ def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) 
         for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
             if name in facts:
                 evidence.setdefault(name, facts[name])
+            elif leaf.op == "known" and leaf.value is False and name in rulebase.questions:
+                evidence.setdefault(name, None)  # "not known" is the evidence (worst plausible age)
     return evidence
 
 
@@ -252,7 +266,8 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
         for answer in unknown:
             best, rules, alone = found.get(answer, (rule_urgency, [], None))
             best = min(best, rule_urgency, key=lambda u: u.rank)
-            if len(unknown) == 1:
+            if len(unknown) == 1 or (rule_urgency.rank <= Urgency.same_day.rank
+                                     and _alone_could_decide(rulebase, rule.condition, facts, answer)):
                 alone = rule_urgency if alone is None else min(alone, rule_urgency, key=lambda u: u.rank)
             if rule.id not in rules:
                 rules.append(rule.id)
@@ -260,3 +275,23 @@ def open_questions(rulebase: RuleBase, facts: Mapping[str, Any], fired: set[str]
     order = list(rulebase.questions)
     return [OpenQuestion(field=f, could_raise_to=u, rules=rules, alone_could_raise_to=alone)
             for f, (u, rules, alone) in sorted(found.items(), key=lambda kv: (kv[1][0].rank, order.index(kv[0])))]
+
+
+def _alone_could_decide(rulebase: RuleBase, cond: C.Condition, facts: Mapping[str, Any], answer: str) -> bool:
+    """Whether some answer to `answer`, the others staying as they are, makes `cond` definitely
+    true (an unsure fever with an unknown temperature alone could make it an emergency). Only
+    for answers no derived value is computed from; the others count as alone when they are a
+    rule's only unknown."""
+    if any(answer in s.inputs for s in rulebase.symbols.values()):
+        return False
+    sym = rulebase.symbols[answer]
+    if sym.kind == "multi":
+        candidates: list[Any] = [[code] for code in sym.values]
+    elif sym.numeric:
+        limits = {leaf.value for leaf in C.leaves(cond, rulebase.definitions)
+                  if leaf.field == answer and isinstance(leaf.value, (int, float))}
+        candidates = [t + d for t in limits for d in (-0.01, 0, 0.01)
+                      if (sym.min is None or t + d >= sym.min) and (sym.max is None or t + d <= sym.max)]
+    else:
+        candidates = list(sym.values)
+    return any(C.truth(cond, {**facts, answer: v}, rulebase.definitions) is True for v in candidates)

@@ -133,7 +133,7 @@ class RecordValidator:
                 continue
             try:
                 typed = check(value)
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too big for a float
                 errors.append(FieldError(key, value, self.questions[key].allowed()))
                 continue
             if typed is not BLANK:
@@ -142,6 +142,10 @@ class RecordValidator:
         if weighed_at is not None and age is not None and weighed_at > age:
             errors.append(FieldError("weight_age_days", raw["weight_age_days"],
                                      f"at most infant_age_days ({age}): a weight cannot be taken after today"))
+        before, last = answers.get("previous_weight_age_days"), answers.get("weight_age_days", age)
+        if before is not None and last is not None and before > last:
+            errors.append(FieldError("previous_weight_age_days", raw["previous_weight_age_days"],
+                                     f"at most {last} (the age at the most recent weighing): the earlier weighing comes first"))
         if errors:
             raise IntakeError(errors)
         intake_id = raw.get(ID_FIELD)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..rulebase.models import Category, ReferralTarget, SupplyPicture, Urgency
 
 CONTRACT_FIELDS = ("id", "status", "errors", "urgency", "supply_picture", "red_flags", "factors",
-                   "perceived_signs", "referrals", "next_steps", "rulebase")
+                   "perceived_signs", "referrals", "next_steps", "rulebase", "safety_net")
 
 
 class _Model(BaseModel):
@@ -79,6 +79,7 @@ class Result(_Model):
     referrals: list[Referral] = []
     next_steps: list[NextStep] = []
     rulebase: RuleBaseRef
+    safety_net: list[NextStep] = Field([], description="signs to call now or get same-day help for (contract 1.1)")
     explanations: list[Explanation] = []
     open_questions: list[OpenQuestion] = []
     warnings: list[str] = []

@@ -8,10 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..core.result import Result
+from ..i18n import format_number, tr
 from ..rulebase.loader import RuleBase
 from ..rulebase.models import FieldType, Urgency
 
 Audience = Literal["parent", "clinical"]
+
+# Parents are pointed to primary sources: health services, guideline and professional bodies,
+# systematic reviews and the NIH drug database, never an encyclopaedia, blog or seed article.
+# (Source tags begin with the body's name; consultants see every source a rule names.)
+PARENT_SOURCE_BODIES = ("NHS", "WHO", "ABM", "NICE", "AAP", "Cochrane", "LactMed")
+
+
+def for_parents(tag: str) -> bool:
+    return tag.startswith(PARENT_SOURCE_BODIES)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class Summary:
     # Unanswered (or "not sure") questions whose answer could make this an emergency or a
     # same-day matter: shown right after the headline, never buried at the end.
     check_now: tuple[tuple[str, Urgency], ...] = ()
+    # When to call emergency services or get help the same day, for this baby's age (contract 1.1).
+    safety_net: tuple[str, ...] = ()
 
 
 def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audience = "parent") -> str:
@@ -66,15 +78,15 @@ def answer_text(rulebase: RuleBase, field_id: str, value: Any, audience: Audienc
     q = rulebase.questions.get(field_id)
     if q is None:  # a derived value
         unit = next((d.unit for d in rulebase.derived if d.id == field_id), "")
-        return f"{round(value, 1):g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
+        return f"{format_number(value)} {tr(unit)}".strip() if isinstance(value, (int, float)) else str(value)
     if value is None or value == "unsure":
-        return "not sure"
+        return tr("not sure")
     if q.is_numeric:
-        return f"{value:g} {q.unit}".strip()
+        return f"{format_number(value, digits=2)} {tr(q.unit)}".strip()
     labels = {o.value: getattr(o, audience) for o in q.options}
-    labels.update({"yes": "yes", "no": "no"})
+    labels.update({"yes": tr("yes"), "no": tr("no")})
     if q.type is FieldType.multi:
-        return ", ".join(labels.get(v, v) for v in value) or "none of these"
+        return ", ".join(labels.get(v, v) for v in value) or tr("none of these")
     return labels.get(value, str(value))
 
 
@@ -103,7 +115,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
                         continue  # parents see what they said (the weights), not derived values
                     items.setdefault(f, Evidence(f, field_label(rulebase, f, audience),
                                                  answer_text(rulebase, f, v, audience)))
-                sources.extend(s for s in ex.source if s not in sources)
+                sources.extend(s for s in ex.source
+                               if s not in sources and (audience == "clinical" or for_parents(s)))
         return tuple(items.values()), tuple(sources)
 
     def urgency_of(prefix: str, code: str) -> Urgency | None:
@@ -130,7 +143,8 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         Contact(words(codes.referral_targets[r.to]), words(codes.urgencies[r.urgency]), r.urgency,
                 tuple(r.reasons))
         for r in result.referrals)
-    cited = list(dict.fromkeys(s for ex in result.explanations for s in ex.source))
+    cited = [tag for tag in dict.fromkeys(s for ex in result.explanations for s in ex.source)
+             if audience == "clinical" or for_parents(tag)]
     urgent = {o.field for o in result.open_questions
               if o.alone_could_raise_to is not None and o.alone_could_raise_to.rank <= Urgency.same_day.rank}
     supply = result.supply_picture
@@ -159,4 +173,6 @@ def build(rulebase: RuleBase, result: Result, audience: Audience = "parent") -> 
         check_now=tuple((field_label(rulebase, o.field, audience), o.alone_could_raise_to)
                         for o in result.open_questions if o.field in urgent),
         reasoning=reasoning,
+        safety_net=tuple(s.text if audience == "parent" else codes.safety_net[s.code].clinical
+                         for s in result.safety_net if s.code in codes.safety_net),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from ..i18n import current as current_language, format_date, tr
 from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
@@ -100,6 +101,9 @@ def to_html(summary: Summary, *, made: date | None = None) -> str:
     if summary.next_steps:
         items = "".join(f"<li>{_e(s)}</li>" for s in summary.next_steps)
         parts.append(f"<h2>{_e(HEADINGS['steps'])}</h2><ol>{items}</ol>")
+    if summary.safety_net:
+        items = "".join(f"<li>{_e(item)}</li>" for item in summary.safety_net)
+        parts.append(f'<h2>{_e(HEADINGS["safety_net"])}</h2><ul class="safety-net">{items}</ul>')
     if summary.open_questions:
         items = "".join(f"<li>{_e(q)}</li>" for q in summary.open_questions)
         parts.append(f"<h2>{_e(HEADINGS['open'])}</h2><ul>{items}</ul>")
@@ -108,10 +112,11 @@ def to_html(summary: Summary, *, made: date | None = None) -> str:
         parts.append(f'<h2>{_e(HEADINGS["sources"])}</h2><ul class="sources">{items}</ul>')
     parts.append(f'<h2>{_e(HEADINGS["about"])}</h2><p class="about">{_e(summary.disclaimer)}</p>')
     made = made or date.today()
-    parts.append(f"<footer>Made on {_e(made.strftime('%d %B %Y'))} · {_e(summary.rulebase)}</footer>")
+    # no version line for parents: it stays in the consultant's letter and in the JSON
+    parts.append(f"<footer>{_e(tr('Made on {date}').format(date=format_date(made)))}</footer>")
     body = "\n".join(parts)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<!DOCTYPE html>\n<html lang=\"{current_language()}\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{_e(HEADINGS['title'])} — {_e(tag(summary.urgency))}</title>\n"
         f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")

@@ -7,15 +7,16 @@ what to do, and why, always comes from the rule base through `summary.Summary`.
 
 from __future__ import annotations
 
+from ..i18n import Words
 from ..rulebase.models import Urgency
 
-URGENCY_TAGS: dict[Urgency, str] = {
+URGENCY_TAGS: dict[Urgency, str] = Words({
     Urgency.emergency: "EMERGENCY — NOW",
     Urgency.same_day: "URGENT — TODAY",
     Urgency.within_2_days: "SOON — WITHIN 2 DAYS",
     Urgency.routine: "ROUTINE — WITHIN A WEEK",
     Urgency.none: "NO RUSH",
-}
+})
 
 # rich styles by urgency; the tag above always carries the same meaning without colour
 URGENCY_STYLES: dict[Urgency, str] = {
@@ -26,12 +27,12 @@ URGENCY_STYLES: dict[Urgency, str] = {
     Urgency.none: "bold green",
 }
 
-CATEGORY_HEADINGS = {
+CATEGORY_HEADINGS = Words({
     "primary": "About your body and health",
     "secondary": "About how often and how well milk is removed",
-}
+})
 
-HEADINGS = {
+HEADINGS = Words({
     "title": "Your supplycheck summary",
     "contact": "Who to contact, and how soon",
     "red_flags": "Why this needs attention",
@@ -41,10 +42,11 @@ HEADINGS = {
     "perceived": "Worries that are usually normal",
     "steps": "What to try now",
     "open": "Answering these could change the advice",
+    "safety_net": "Get help at once if",
     "check_now": "Not known yet: check these now, each could make it urgent",
     "sources": "Sources",
     "about": "About this summary",
-}
+})
 
 
 def tag(urgency: Urgency | str | None) -> str:

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from .printable import printable
 from ..present import summary as summary_mod
+from ..present.completeness import Completeness
 from ..core.result import Result
+from ..i18n import current as current_language, format_date, tr
 from ..rulebase.loader import RuleBase
 from ..rulebase.models import ReferralTarget, Urgency
 
@@ -41,6 +44,7 @@ class LetterSource(Protocol):
     notes: dict[str | None, str]
     created_at: str
     letter_date: date
+    completeness: Completeness | None
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,18 @@ class LetterView:
     perceived: tuple[Item, ...]
     referrals: tuple[Item, ...]
     next_steps: tuple[str, ...]
+    safety_net: tuple[str, ...]  # when to get help at once (contract 1.1)
     open_questions: tuple[str, ...]
     intake_note: str
     question_notes: tuple[Item, ...]  # text = question, detail = answer, evidence = ((note, ""),)
     answers: tuple[AnswerRow, ...]
     sources: tuple[tuple[str, str], ...]
     disclaimer: str
+    # A finished-early intake says so at the top ('' when every question that applies was asked)
+    incomplete: str = ""
+    # kind (red_flag, primary, secondary, perceived) -> what an empty section says: "None
+    # found." only when nothing unknown could show one; else which questions were not asked
+    empty: dict[str, str] = field(default_factory=dict)
 
 
 def _short(text: str) -> str:
@@ -105,7 +115,7 @@ def _finding(f: summary_mod.Finding, detail: str = "") -> Item:
 
 def _date(iso: str) -> str:
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%d %B %Y").lstrip("0")
+        return format_date(datetime.fromisoformat(iso).astimezone())
     except ValueError:
         return iso
 
@@ -148,14 +158,16 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
     question_notes = tuple(
         Item(rulebase.questions[f].clinical if f in rulebase.questions else f,
              summary_mod.answer_text(rulebase, f, data.answers[f], "clinical")
-             if f in data.answers and f in rulebase.questions else "not answered",
+             if f in data.answers and f in rulebase.questions else tr("not answered"),
              ((note, ""),))
         for f, note in sorted(data.notes.items(), key=lambda kv: _order(rulebase, kv[0]))
         if f is not None)
     urgency = result.urgency or Urgency.none
+    done = data.completeness
+    empty = {kind: _empty_text(rulebase, done, kind) for kind in ("red_flag", "primary", "secondary", "perceived")}
     return LetterView(
         ref=data.ref,
-        letter_date=data.letter_date.strftime("%d %B %Y").lstrip("0"),
+        letter_date=format_date(data.letter_date),
         intake_date=_date(data.created_at),
         recipient=data.recipient.value,
         recipient_text=codes.referral_targets[data.recipient].clinical,
@@ -171,6 +183,7 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         perceived=tuple(_finding(f) for f in s.perceived),
         referrals=tuple(Item(c.who, c.when, (), (), c.urgency.value) for c in s.contacts),
         next_steps=s.next_steps,
+        safety_net=s.safety_net,
         # The urgent unknowns first (the parents' summary shows them under its headline).
         open_questions=tuple(label for label, _ in s.check_now) + s.open_questions,
         intake_note=data.notes.get(None, ""),
@@ -178,7 +191,20 @@ def build(rulebase: RuleBase, data: LetterSource) -> LetterView:
         answers=rows,
         sources=s.sources,
         disclaimer=s.disclaimer,
+        incomplete="" if done is None or done.complete else done.sentence(),
+        empty=empty,
     )
+
+
+def _empty_text(rulebase: RuleBase, done: Completeness | None, kind: str) -> str:
+    """What a section with no finding says: not found, or not asked."""
+    unknown = done.unknown(kind) if done is not None else ()  # type: ignore[arg-type]
+    if not unknown:
+        return "None found."
+    labels = "; ".join(summary_mod.field_label(rulebase, f, "clinical") for f in unknown)
+    return (f"None found in the answers given, but not known: {len(unknown)} question"
+            f"{'s' * (len(unknown) != 1)} that could show one {'were' if len(unknown) != 1 else 'was'} "
+            f"not asked or answered not sure ({labels}).")
 
 
 def _order(rulebase: RuleBase, field: str | None) -> int:
@@ -186,8 +212,14 @@ def _order(rulebase: RuleBase, field: str | None) -> int:
     return ids.index(field) if field in ids else len(ids)
 
 
+def _again(n: int, after_others: bool) -> str:
+    """"1 answer listed above" (after other answers: "and 1 answer listed above")."""
+    text = (tr("{n} answer listed above") if n == 1 else tr("{n} answers listed above")).format(n=n)
+    return tr("and {more}").format(more=text) if after_others else text[0].upper() + text[1:]
+
+
 def _words(code: str) -> str:
-    return code.replace("_", " ")
+    return tr(code.replace("_", " "))
 
 
 # --------------------------------------------------------------------------- JSON
@@ -207,8 +239,8 @@ def to_json(rulebase: RuleBase, data: LetterSource) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside Markdown (no accidental emphasis, tables or HTML)."""
-    out = text.replace("\\", "\\\\")
+    """Text safe inside Markdown (no accidental emphasis, tables or HTML, no control characters)."""
+    out = printable(text).replace("\\", "\\\\")
     for ch in "*_`[]<>|#":
         out = out.replace(ch, "\\" + ch)
     return " ".join(out.split())
@@ -217,26 +249,29 @@ def _md(text: str) -> str:
 def to_markdown(v: LetterView) -> str:
     L: list[str] = []
     add = L.append
-    add(f"# Referral letter: lactation consultation {_md(v.ref)}")
+    add(f"# {tr('Referral letter: lactation consultation')} {_md(v.ref)}")
     add("")
-    add(f"**To:** {_md(v.recipient_text)}  ")
-    add(f"**Date:** {_md(v.letter_date)}  ")
-    add(f"**Reference code:** {_md(v.ref)} (intake of {_md(v.intake_date)})  ")
-    add(f"**Rule base:** {_md(v.rulebase)}")
+    add(f"**{tr('To:')}** {_md(v.recipient_text)}  ")
+    add(f"**{tr('Date:')}** {_md(v.letter_date)}  ")
+    add(f"**{tr('Reference code:')}** {_md(v.ref)} ({tr('intake of {date}').format(date=_md(v.intake_date))})  ")
+    add(f"**{tr('Rule base:')}** {_md(v.rulebase)}")
     add("")
-    add(f"## Urgency: {_md(_words(v.urgency))}")
+    if v.incomplete:
+        add(f"> **Incomplete intake.** {_md(v.incomplete)}")
+        add("")
+    add(f"## {tr('Urgency:')} {_md(_words(v.urgency))}")
     add("")
     add(_md(v.urgency_text))
     add("")
     if v.reasons:
-        add(f"**Reason:** {_md('; '.join(v.reasons))}")
+        add(f"**{tr('Reason:')}** {_md('; '.join(v.reasons))}")
         add("")
     if v.for_recipient:
         why = tuple(r for r, _ in v.for_recipient.evidence)
-        add(f"**Referral to you:** {_md(_words(v.for_recipient.detail))}, for "
-            f"{'the reasons above' if why == v.reasons else _md('; '.join(why))}.")
+        add(f"**{tr('Referral to you:')}** {_md(_words(v.for_recipient.detail))}, {tr('for')} "
+            f"{tr('the reasons above') if why == v.reasons else _md('; '.join(why))}.")
     else:
-        add("**Referral to you:** none suggested by the rules; for your information.")
+        add(f"**{tr('Referral to you:')}** {tr('none suggested by the rules; for your information.')}")
     add("")
 
     shown: set[tuple[str, str]] = set()
@@ -247,15 +282,15 @@ def to_markdown(v: LetterView) -> str:
         shown.update(new)
         parts = [f"{_md(q)}: **{_md(a)}**" for q, a in new]
         if again:
-            parts.append(f"{'and ' if parts else ''}{again} answer{'s' * (again != 1)} listed above")
+            parts.append(_again(again, bool(parts)))
         if parts:
-            add(f"  Based on: {' · '.join(parts)}")
+            add(f"  {tr('Based on:')} {' · '.join(parts)}")
 
-    def findings(title: str, items: tuple[Item, ...]) -> None:
+    def findings(title: str, items: tuple[Item, ...], kind: str) -> None:
         add(f"### {title}")
         add("")
         if not items:
-            add("None.")
+            add(_md(v.empty.get(kind, "None found.")))
             add("")
             return
         for it in items:
@@ -264,36 +299,42 @@ def to_markdown(v: LetterView) -> str:
             evidence(it)
         add("")
 
-    add("## Findings")
+    add(f"## {tr('Findings')}")
     add("")
-    findings("Red flags", v.red_flags)
-    add("### Supply picture")
+    findings(tr("Red flags"), v.red_flags, "red_flag")
+    add(f"### {tr('Supply picture')}")
     add("")
     add(f"**{_md(_words(v.supply.detail))}**: {_md(v.supply.text)}  ")
     evidence(v.supply)
     add("")
-    findings("Primary factors (maternal)", v.factors_primary)
-    findings("Secondary factors (milk removal)", v.factors_secondary)
+    findings(tr("Primary factors (maternal)"), v.factors_primary, "primary")
+    findings(tr("Secondary factors (milk removal)"), v.factors_secondary, "secondary")
     if v.perceived:
-        findings("Perceived signs", v.perceived)
-    add("### Referrals")
+        findings(tr("Perceived signs"), v.perceived, "perceived")
+    add(f"### {tr('Referrals')}")
     add("")
-    for r in v.referrals or (Item("None."),):
+    for r in v.referrals or (Item(tr("None.")),):
         add(f"- **{_md(r.text)}**" + (f": {_md(r.detail)}" if r.detail else ""))
     add("")
     if v.next_steps:
-        add("### Suggested next steps")
+        add(f"### {tr('Suggested next steps')}")
         add("")
         for step in v.next_steps:
             add(f"- {_md(step)}")
         add("")
+    if v.safety_net:
+        add("### Safety net given to the family")
+        add("")
+        for item in v.safety_net:
+            add(f"- {_md(item)}")
+        add("")
     if v.open_questions:
-        add("### Not yet known (could change the urgency)")
+        add(f"### {tr('Not yet known (could change the urgency)')}")
         add("")
         for q in v.open_questions:
             add(f"- {_md(q)}")
         add("")
-    add("## Consultant's notes")
+    add("## " + tr("Consultant's notes"))
     add("")
     if v.intake_note:
         add(_md(v.intake_note))
@@ -301,20 +342,20 @@ def to_markdown(v: LetterView) -> str:
     for n in v.question_notes:
         add(f"- **{_md(n.text)}** ({_md(n.detail)}): {_md(n.evidence[0][0])}")
     if not v.intake_note and not v.question_notes:
-        add("None.")
+        add(tr("None."))
     add("")
-    add("## Signature")
+    add(f"## {tr('Signature')}")
     add("")
-    add("Lactation consultant (name, credentials): ______________________________  ")
-    add("Signature: ______________________________  Date: ______________")
+    add(f"{tr('Lactation consultant (name, credentials)')}: ______________________________  ")
+    add(f"{tr('Signature')}: ______________________________  {tr('Date')}: ______________")
     add("")
     add(f"*{_md(v.disclaimer)}*")
     add("")
     add("---")
     add("")
-    add("## Appendix: answers given")
+    add(f"## {tr('Appendix: answers given')}")
     add("")
-    add("| Question | Answer | Note |")
+    add(f"| {tr('Question')} | {tr('Answer')} | {tr('Note')} |")
     add("|---|---|---|")
     section = None
     for row in v.answers:
@@ -324,7 +365,7 @@ def to_markdown(v: LetterView) -> str:
         add(f"| {_md(row.question)} | {_md(row.answer)} | {_md(row.note)} |")
     add("")
     if v.sources:
-        add("## Sources")
+        add(f"## {tr('Sources')}")
         add("")
         for tag, citation in v.sources:
             add(f"- **{_md(tag)}**: {_md(citation)}")
@@ -345,7 +386,7 @@ URGENCY_COLOURS = {
 CSS = """
 @page { size: %(size)s; margin: 15mm 16mm 16mm 16mm;
   @bottom-left { content: "%(ref)s"; font: 8pt Helvetica, Arial, sans-serif; color: #78909c; }
-  @bottom-right { content: "Page " counter(page) " of " counter(pages);
+  @bottom-right { content: "%(page)s " counter(page) " %(of)s " counter(pages);
     font: 8pt Helvetica, Arial, sans-serif; color: #78909c; } }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -384,6 +425,9 @@ p.evidence .again { color: #78909c; font-style: italic; }
 .tag { display: inline-block; font-size: 8pt; font-weight: 700; padding: .2mm 1.5mm; border-radius: 2px;
   color: #fff; background: var(--u, #607d8b); vertical-align: 1px; margin-left: 1.5mm; text-transform: uppercase; }
 .none { color: #78909c; font-style: italic; margin: 0; }
+.none.unknown { color: #8d5a00; font-style: normal; }
+.incomplete { border: 2px solid #b26a00; background: #fff8e1; padding: 2.5mm 4mm; margin: 0 0 4mm;
+  break-inside: avoid; }
 ul.plain { margin: 0; padding-left: 5mm; }
 ul.plain li { margin: 0 0 .8mm; }
 .note { white-space: pre-wrap; background: #fffde7; border: 1px solid #fff59d; padding: 2mm 3mm; margin: 0 0 2mm; }
@@ -428,10 +472,10 @@ def _evidence_html(item: Item, shown: set[tuple[str, str]]) -> str:
     parts = [f'<span class="ev">{_e(q)}: <b>{_e(a)}</b></span>' for q, a in new]
     body = '<span class="sep">·</span>'.join(parts)
     if again:
-        more = f"{again} answer{'s' * (again != 1)} listed above"
-        body += (f'<span class="sep">·</span><span class="again">and {more}</span>' if parts
-                 else f'<span class="again">{more[0].upper()}{more[1:]}</span>')
-    return f'<p class="evidence"><span class="based">Based on: </span>{body}</p>'
+        more = _again(again, bool(parts))
+        body += (f'<span class="sep">·</span><span class="again">{_e(more)}</span>' if parts
+                 else f'<span class="again">{_e(more)}</span>')
+    return f'<p class="evidence"><span class="based">{_e(tr("Based on:"))} </span>{body}</p>'
 
 
 def _tag(urgency: str) -> str:
@@ -441,9 +485,11 @@ def _tag(urgency: str) -> str:
             f'{_e(_words(urgency))}</span>')
 
 
-def _findings_html(items: tuple[Item, ...], shown: set[tuple[str, str]], css: str = "") -> str:
+def _findings_html(items: tuple[Item, ...], shown: set[tuple[str, str]], css: str = "",
+                   empty: str = "None found.") -> str:
     if not items:
-        return '<p class="none">None.</p>'
+        unknown = "" if empty == "None found." else " unknown"
+        return f'<p class="none{unknown}">{_e(empty)}</p>'
     out = [f'<ul class="findings {css}">']
     for it in items:
         src = f' <span class="src">[{_e(", ".join(it.sources))}]</span>' if it.sources else ""
@@ -458,74 +504,81 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {', '.join(PAPERS)}")
     colour = URGENCY_COLOURS.get(v.urgency, "#607d8b")
-    css = CSS % {"size": PAPERS[paper], "ref": _css_string(f"Referral letter · {v.ref} · {v.letter_date}")}
+    css = CSS % {"size": PAPERS[paper], "ref": _css_string(f"{tr('Referral letter')} · {v.ref} · {v.letter_date}"),
+                 "page": _css_string(tr("Page")), "of": _css_string(tr("of"))}
     h: list[str] = []
     add = h.append
     add("<!DOCTYPE html>")
-    add('<html lang="en"><head><meta charset="utf-8">')
+    add(f'<html lang="{current_language()}"><head><meta charset="utf-8">')
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    add(f"<title>Referral letter {_e(v.ref)}</title>")
+    add(f"<title>{_e(tr('Referral letter'))} {_e(v.ref)}</title>")
     add(f"<style>{css}</style></head>")
     add(f'<body><main class="sheet" data-ref="{_e(v.ref)}" data-urgency="{_e(v.urgency)}">')
     add('<header class="letterhead"><div>'
-        '<p class="title">Referral letter</p>'
-        '<p class="subtitle">Lactation consultation · breastfeeding and milk supply assessment</p></div>'
+        f'<p class="title">{_e(tr("Referral letter"))}</p>'
+        f'<p class="subtitle">{_e(tr("Lactation consultation · breastfeeding and milk supply assessment"))}</p></div>'
         '<table class="meta"><tbody>'
-        f'<tr><th>Date</th><td id="letter-date">{_e(v.letter_date)}</td></tr>'
-        f'<tr><th>Reference</th><td id="reference"><strong>{_e(v.ref)}</strong></td></tr>'
-        f'<tr><th>Intake</th><td>{_e(v.intake_date)}</td></tr>'
-        f'<tr><th>Rule base</th><td id="rulebase">{_e(v.rulebase)}</td></tr>'
+        f'<tr><th>{_e(tr("Date"))}</th><td id="letter-date">{_e(v.letter_date)}</td></tr>'
+        f'<tr><th>{_e(tr("Reference"))}</th><td id="reference"><strong>{_e(v.ref)}</strong></td></tr>'
+        f'<tr><th>{_e(tr("Intake"))}</th><td>{_e(v.intake_date)}</td></tr>'
+        f'<tr><th>{_e(tr("Rule base"))}</th><td id="rulebase">{_e(v.rulebase)}</td></tr>'
         '</tbody></table></header>')
     add(f'<section class="addressee" id="recipient" data-recipient="{_e(v.recipient)}">'
-        f'<div class="label">To</div><div class="who">{_e(v.recipient_text)}</div></section>')
+        f'<div class="label">{_e(tr("To"))}</div><div class="who">{_e(v.recipient_text)}</div></section>')
 
+    if v.incomplete:
+        add(f'<section class="incomplete" id="incomplete"><strong>Incomplete intake.</strong> '
+            f'{_e(v.incomplete)}</section>')
     add(f'<section class="urgency" id="urgency" style="--u:{colour}">')
-    add(f'<h1 class="level">Urgency: {_e(_words(v.urgency))}</h1>')
+    add(f'<h1 class="level">{_e(tr("Urgency:"))} {_e(_words(v.urgency))}</h1>')
     add(f'<p class="level-text">{_e(v.urgency_text)}</p>')
     if v.reasons:
-        add(f'<p id="reason"><strong>Reason:</strong> {_e("; ".join(v.reasons))}.</p>')
+        add(f'<p id="reason"><strong>{_e(tr("Reason:"))}</strong> {_e("; ".join(v.reasons))}.</p>')
     if v.for_recipient:
         fr = v.for_recipient
         why = "; ".join(r for r, _ in fr.evidence)
-        why = "the reasons above" if tuple(r for r, _ in fr.evidence) == v.reasons else why
-        add(f'<p id="referral-to-recipient"><strong>Referral to you:</strong>{_tag(fr.urgency)} '
-            f'for {_e(why)}.</p>')
+        why = tr("the reasons above") if tuple(r for r, _ in fr.evidence) == v.reasons else why
+        add(f'<p id="referral-to-recipient"><strong>{_e(tr("Referral to you:"))}</strong>{_tag(fr.urgency)} '
+            f'{_e(tr("for"))} {_e(why)}.</p>')
     else:
-        add('<p id="referral-to-recipient"><strong>Referral to you:</strong> none suggested by the '
-            'rules; for your information.</p>')
+        add(f'<p id="referral-to-recipient"><strong>{_e(tr("Referral to you:"))}</strong> '
+            f'{_e(tr("none suggested by the rules; for your information."))}</p>')
     add("</section>")
 
-    add('<section id="findings"><h2>Findings</h2>')
-    add("<h3>Red flags</h3>")
+    add(f'<section id="findings"><h2>{_e(tr("Findings"))}</h2>')
+    add(f"<h3>{_e(tr('Red flags'))}</h3>")
     shown: set[tuple[str, str]] = set()
-    add(_findings_html(v.red_flags, shown, "red"))
-    add("<h3>Supply picture</h3>")
+    add(_findings_html(v.red_flags, shown, "red", v.empty.get("red_flag", "None found.")))
+    add(f"<h3>{_e(tr('Supply picture'))}</h3>")
     src = f' <span class="src">[{_e(", ".join(v.supply.sources))}]</span>' if v.supply.sources else ""
-    add(f'<ul class="findings"><li><div class="finding">{_e(_words(v.supply.detail)).capitalize()}: '
+    add(f'<ul class="findings"><li><div class="finding">{_e(_words(v.supply.detail).capitalize())}: '
         f'{_e(v.supply.text)}{src}</div>{_evidence_html(v.supply, shown)}</li></ul>')
-    add("<h3>Primary factors (maternal)</h3>")
-    add(_findings_html(v.factors_primary, shown))
-    add("<h3>Secondary factors (milk removal)</h3>")
-    add(_findings_html(v.factors_secondary, shown))
+    add(f"<h3>{_e(tr('Primary factors (maternal)'))}</h3>")
+    add(_findings_html(v.factors_primary, shown, empty=v.empty.get("primary", "None found.")))
+    add(f"<h3>{_e(tr('Secondary factors (milk removal)'))}</h3>")
+    add(_findings_html(v.factors_secondary, shown, empty=v.empty.get("secondary", "None found.")))
     if v.perceived:
-        add("<h3>Perceived signs</h3>")
+        add(f"<h3>{_e(tr('Perceived signs'))}</h3>")
         add(_findings_html(v.perceived, shown))
-    add("<h3>Referrals</h3>")
+    add(f"<h3>{_e(tr('Referrals'))}</h3>")
     if v.referrals:
         add('<ul class="plain">' + "".join(
             f"<li><strong>{_e(r.text)}</strong>{_tag(r.urgency)}<br>{_e(r.detail)}</li>"
             for r in v.referrals) + "</ul>")
     else:
-        add('<p class="none">None.</p>')
+        add(f'<p class="none">{_e(tr("None."))}</p>')
     if v.next_steps:
-        add("<h3>Suggested next steps</h3>")
+        add(f"<h3>{_e(tr('Suggested next steps'))}</h3>")
         add('<ul class="plain">' + "".join(f"<li>{_e(s)}</li>" for s in v.next_steps) + "</ul>")
+    if v.safety_net:
+        add("<h3>Safety net given to the family</h3>")
+        add('<ul class="plain">' + "".join(f"<li>{_e(s)}</li>" for s in v.safety_net) + "</ul>")
     if v.open_questions:
-        add("<h3>Not yet known (could change the urgency)</h3>")
+        add(f"<h3>{_e(tr('Not yet known (could change the urgency)'))}</h3>")
         add('<ul class="plain">' + "".join(f"<li>{_e(q)}</li>" for q in v.open_questions) + "</ul>")
     add("</section>")
 
-    add('<section id="notes"><h2>Consultant\'s notes</h2>')
+    add('<section id="notes"><h2>' + _e(tr("Consultant's notes")) + "</h2>")
     if v.intake_note:
         add(f'<div class="note" id="intake-note">{_e(v.intake_note)}</div>')
     if v.question_notes:
@@ -533,14 +586,14 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
             f"<li><strong>{_e(n.text)}</strong> ({_e(n.detail)}): {_e(n.evidence[0][0])}</li>"
             for n in v.question_notes) + "</ul>")
     if not v.intake_note and not v.question_notes:
-        add('<p class="none">None.</p>')
+        add(f'<p class="none">{_e(tr("None."))}</p>')
     add("</section>")
 
     add('<section class="signature" id="signature">'
-        "<div>Lactation consultant (name, credentials)</div><div>Signature</div><div>Date</div></section>")
+        f"<div>{_e(tr('Lactation consultant (name, credentials)'))}</div><div>{_e(tr('Signature'))}</div><div>{_e(tr('Date'))}</div></section>")
     add(f'<section class="disclaimer" id="disclaimer"><p>{_e(v.disclaimer)}</p></section>')
 
-    add('<section class="answers-given" id="answers"><h2>Appendix: answers given</h2><div class="answers-cols">')
+    add(f'<section class="answers-given" id="answers"><h2>{_e(tr("Appendix: answers given"))}</h2><div class="answers-cols">')
     section = None
     for row in v.answers:
         if row.section != section:
@@ -556,10 +609,10 @@ def to_html(v: LetterView, *, paper: str = "auto") -> str:
     add("</div></section>")
 
     if v.sources:
-        add('<section id="sources"><h2>Sources</h2><ol class="sources">' + "".join(
+        add(f'<section id="sources"><h2>{_e(tr("Sources"))}</h2><ol class="sources">' + "".join(
             f"<li><strong>{_e(tag)}</strong>: {_e(c)}</li>" for tag, c in v.sources) + "</ol></section>")
 
-    add(f'<footer class="footer-ref">Reference {_e(v.ref)} · {_e(v.rulebase)} · produced with '
-        'supplycheck</footer>')
+    add(f'<footer class="footer-ref">{_e(tr("Reference"))} {_e(v.ref)} · {_e(v.rulebase)} · '
+        f'{_e(tr("produced with supplycheck"))}</footer>')
     add("</main></body></html>")
     return "\n".join(h) + "\n"

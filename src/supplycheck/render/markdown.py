@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..i18n import format_date, tr
 from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
 
@@ -65,6 +66,10 @@ def to_markdown(summary: Summary, *, made: date | None = None) -> str:
         out += [f"## {HEADINGS['steps']}", ""]
         out += [f"{i}. {_md(step)}" for i, step in enumerate(summary.next_steps, 1)]
         out.append("")
+    if summary.safety_net:
+        out += [f"## {HEADINGS['safety_net']}", ""]
+        out += [f"- {_md(item)}" for item in summary.safety_net]
+        out.append("")
     if summary.open_questions:
         out += [f"## {HEADINGS['open']}", ""]
         out += [f"- {_md(q)}" for q in summary.open_questions]
@@ -73,5 +78,5 @@ def to_markdown(summary: Summary, *, made: date | None = None) -> str:
         out += [f"## {HEADINGS['sources']}", ""]
         out += [f"- **{_md(t)}**: {_md(c)}" for t, c in summary.sources]
         out.append("")
-    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*Made on {(made or date.today()).strftime('%d %B %Y')} · {_md(summary.rulebase)}*", ""]
+    out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*{tr('Made on {date}').format(date=format_date(made or date.today()))}*", ""]
     return "\n".join(out)

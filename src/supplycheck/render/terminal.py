@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
+from ..i18n import tr
 from ..rulebase.models import Urgency
 from ..present.summary import Finding, Summary
 from .labels import CATEGORY_HEADINGS, HEADINGS, URGENCY_STYLES, tag
@@ -104,18 +105,21 @@ def summary_renderable(summary: Summary) -> RenderableType:
         parts += [Text(""), _heading(HEADINGS["steps"])]
         for i, step in enumerate(summary.next_steps, 1):
             parts.append(_hanging(f"{i}.", Text(step), indent=4))
+    if summary.safety_net:
+        parts += [Text(""), _heading(HEADINGS["safety_net"])]
+        parts += [_hanging("!", Text(item)) for item in summary.safety_net]
     if summary.open_questions:
         parts += [Text(""), _heading(HEADINGS["open"])]
         parts += [_hanging("?", Text(q)) for q in summary.open_questions[:OPEN_QUESTIONS_SHOWN]]
         if len(summary.open_questions) > OPEN_QUESTIONS_SHOWN:
             more = len(summary.open_questions) - OPEN_QUESTIONS_SHOWN
-            parts.append(Text(f"   … and {more} more (save the summary to see them all)", style="dim"))
+            parts.append(Text("   " + tr("… and {n} more (save the summary to see them all)").format(n=more), style="dim"))
     if summary.sources:
         parts += [Text(""), _heading(HEADINGS["sources"])]
         parts += [_hanging("-", Text.assemble((f"{t}: ", "dim"), citation)) for t, citation in summary.sources]
+    # no version line for parents: it stays in the consultant's letter and in the JSON
     parts += [Text(""), Panel(Text(summary.disclaimer), title=HEADINGS["about"], title_align="left",
-                              border_style="dim", padding=(0, 1)),
-              Text(summary.rulebase, style="dim")]
+                              border_style="dim", padding=(0, 1))]
     return Group(*parts)
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Union
+from typing import Any, Collection, Iterator, Mapping, Union
+
+from .problems import ProblemCode
 
 NUMERIC_OPS = ("lt", "lte", "gt", "gte")
 LEAF_OPS = ("eq", "ne", "in", "contains", "contains_any", "empty", "known", *NUMERIC_OPS)
@@ -37,7 +39,7 @@ class Symbol:
 class Leaf:
     field: str
     op: str
-    value: Any
+    value: Any  # its type follows from `op` (a number, a code, a tuple of them, true/false)
     line: int | None = None
 
     def __str__(self) -> str:
@@ -82,31 +84,34 @@ Condition = Union[Leaf, All, Any_, Not, Unless, AtLeast, Ref]
 
 
 class ConditionError(Exception):
-    def __init__(self, message: str, line: int | None):
-        super().__init__(message)
-        self.message = message
+    """A condition that cannot be used: its problem code, the template's fields, and its line."""
+
+    def __init__(self, kind: ProblemCode, line: int | None, **fields: Any):
+        self.kind = kind
+        self.fields = fields
+        self.message = kind.format(**fields)
         self.line = line
+        super().__init__(self.message)
 
 
 # ---------------------------------------------------------------- parsing and type checking
 
-def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Mapping[str, Any] = (),
+def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Collection[str] = (),
           line: int | None = None) -> Condition:
     """Parse and type-check one condition. `definitions` only needs the names of definitions."""
     line = getattr(raw, "line", line)
     if not isinstance(raw, Mapping) or not raw:
-        raise ConditionError("a condition must be a mapping such as {field: x, eq: y}", line)
+        raise ConditionError(ProblemCode.CONDITION_NOT_MAPPING, line)
     keys = set(raw)
     if "field" in keys:
         return _parse_leaf(raw, symbols, line)
     if len(keys) != 1 or not keys <= set(COMBINATORS):
-        raise ConditionError(
-            f"unknown condition {sorted(keys)}; use field/op, or one of {', '.join(COMBINATORS)}", line)
+        raise ConditionError(ProblemCode.CONDITION_UNKNOWN, line, keys=sorted(keys), combinators=", ".join(COMBINATORS))
     (key,) = keys
     body = raw[key]
     if key == "def":
         if body not in definitions:
-            raise ConditionError(f"unknown definition {body!r}", line)
+            raise ConditionError(ProblemCode.UNKNOWN_DEFINITION, line, name=body)
         return Ref(body, line)
     if key == "not":
         return Not(parse(body, symbols, definitions, line))
@@ -114,19 +119,20 @@ def parse(raw: Any, symbols: Mapping[str, Symbol], definitions: Mapping[str, Any
         return Unless(parse(body, symbols, definitions, line))
     if key == "at_least":
         if not isinstance(body, Mapping) or set(body) != {"n", "of"}:
-            raise ConditionError("at_least takes {n: <count>, of: [conditions]}", line)
+            raise ConditionError(ProblemCode.AT_LEAST_SHAPE, line)
         parts = _parse_list(body["of"], symbols, definitions, line, "at_least.of")
         n = body["n"]
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(parts):
-            raise ConditionError(f"at_least.n must be a whole number from 1 to {len(parts)}", line)
+            raise ConditionError(ProblemCode.AT_LEAST_COUNT, line, most=len(parts))
         return AtLeast(n, parts)
     parts = _parse_list(body, symbols, definitions, line, key)
     return All(parts) if key == "all" else Any_(parts)
 
 
-def _parse_list(body: Any, symbols, definitions, line, what: str) -> tuple[Condition, ...]:
+def _parse_list(body: Any, symbols: Mapping[str, Symbol], definitions: Collection[str], line: int | None,
+                what: str) -> tuple[Condition, ...]:
     if not isinstance(body, list) or not body:
-        raise ConditionError(f"{what} takes a non-empty list of conditions", line)
+        raise ConditionError(ProblemCode.EMPTY_CONDITION_LIST, line, combinator=what)
     lines = getattr(body, "item_lines", [line] * len(body))
     return tuple(parse(item, symbols, definitions, ln) for item, ln in zip(body, lines))
 
@@ -135,11 +141,11 @@ def _parse_leaf(raw: Mapping, symbols: Mapping[str, Symbol], line: int | None) -
     name = raw["field"]
     ops = [k for k in raw if k != "field"]
     if len(ops) != 1 or ops[0] not in LEAF_OPS:
-        raise ConditionError(
-            f"a test of {name!r} needs exactly one of: {', '.join(LEAF_OPS)} (got {ops or 'none'})", line)
+        raise ConditionError(ProblemCode.TEST_NEEDS_ONE_OP, line, field=name, ops=", ".join(LEAF_OPS),
+                             got=ops or "none")
     (op,) = ops
     if name not in symbols:
-        raise ConditionError(f"unknown field {name!r}", line)
+        raise ConditionError(ProblemCode.UNKNOWN_FIELD, line, field=name)
     sym = symbols[name]
     value = raw[op]
     _check_value(sym, op, value, line)
@@ -154,37 +160,36 @@ def _is_number(v: Any) -> bool:
 
 def _check_value(sym: Symbol, op: str, value: Any, line: int | None) -> None:
     def fail(expected: str) -> None:
-        raise ConditionError(f"{sym.name} {op}: {value!r} is the wrong type; expected {expected}", line)
+        raise ConditionError(ProblemCode.WRONG_TYPE, line, field=sym.name, op=op, value=value, expected=expected)
 
     def check_code(v: Any) -> None:
         if v == "unsure":
-            raise ConditionError(
-                f"{sym.name} {op}: 'unsure' counts as not known and can never match; use known: false", line)
+            raise ConditionError(ProblemCode.UNSURE_NEVER_MATCHES, line, field=sym.name, op=op)
         if v not in sym.values:
-            raise ConditionError(
-                f"{sym.name} {op}: unknown value {v!r}; allowed: {', '.join(sym.values)}", line)
+            raise ConditionError(ProblemCode.UNKNOWN_VALUE, line, field=sym.name, op=op, value=v,
+                                 allowed=", ".join(sym.values))
 
     if op == "known":
         if not isinstance(value, bool):
             fail("true or false")
     elif op == "empty":
         if sym.kind != "multi":
-            raise ConditionError(f"{sym.name}: 'empty' only applies to lists", line)
+            raise ConditionError(ProblemCode.LIST_ONLY_OP, line, field=sym.name, op=op)
         if value is not True:
             fail("true (use not: for 'not empty')")
     elif op in ("contains", "contains_any"):
         if sym.kind != "multi":
-            raise ConditionError(f"{sym.name}: '{op}' only applies to lists", line)
+            raise ConditionError(ProblemCode.LIST_ONLY_OP, line, field=sym.name, op=op)
         items = [value] if op == "contains" else value
         if op == "contains_any" and (not isinstance(value, list) or not value):
             fail("a non-empty list of codes")
         for v in items:
             check_code(v)
     elif sym.kind == "multi":
-        raise ConditionError(f"{sym.name} is a list; use contains, contains_any, empty or known", line)
+        raise ConditionError(ProblemCode.LIST_COMPARED, line, field=sym.name)
     elif op in NUMERIC_OPS:
         if not sym.numeric:
-            raise ConditionError(f"{sym.name} {op}: {sym.name} is not a number", line)
+            raise ConditionError(ProblemCode.NOT_A_NUMBER, line, field=sym.name, op=op)
         if not _is_number(value):
             fail("a number")
     elif op in ("eq", "ne"):

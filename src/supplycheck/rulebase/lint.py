@@ -2,101 +2,89 @@
 
 Loading already rejects unknown fields and codes, wrong threshold types and duplicate ids;
 lint adds questions that can never be asked, rules that can never fire, conclusions with no
-referral, red flags without urgency, and conditions the engine cannot compile.
+referral, red flags without urgency, what is never used, and hazard-log references that do not
+resolve (rulebase/hazards.py). Whether the engine can compile the rule base is the engine's to
+say (`core.engine.compile_problems`); `supplycheck rules lint` reports both.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
-from ..errors import Problem
+from ..errors import Problem, display_path
 from . import conditions as C
+from .hazards import check_hazards
 from .loader import RuleBase
+from .models import Urgency
+from .problems import ProblemCode
 
 
 def lint(rulebase: RuleBase) -> list[Problem]:
     """Every problem found, errors and warnings, in file order."""
     problems = list(rulebase.warnings)
 
-    def at(key: str, message: str, severity: str = "error") -> None:
-        file, line = rulebase.locations.get(key, (str(rulebase.directory), None))
-        problems.append(Problem(file, line, message, severity))
+    def at(key: str, kind: ProblemCode, **fields: Any) -> None:
+        file, line = rulebase.locations.get(key, (display_path(rulebase.directory), None))
+        problems.append(kind.at(file, line, **fields))
 
     order = list(rulebase.questions)
     for qid, cond in rulebase.ask_when.items():
         if ":" in qid:  # an option's shown_when
             if not satisfiable(cond, rulebase):
-                at(qid.split(":")[0], f"option {qid} can never be shown: its shown_when can never be true")
+                at(qid.split(":")[0], ProblemCode.OPTION_NEVER_SHOWN, option=qid)
             continue
         if not satisfiable(cond, rulebase):
-            at(qid, f"question {qid} can never be asked: its ask_when can never be true")
+            at(qid, ProblemCode.QUESTION_NEVER_ASKED, question=qid)
         later = [leaf.field for leaf in C.leaves(cond, rulebase.definitions)
                  if any(a in order and order.index(a) >= order.index(qid)
                         for a in rulebase.answers_behind(leaf.field))]
         if later:
-            at(qid, f"question {qid} ask_when uses {', '.join(sorted(set(later)))}, "
-                    "asked at the same time or later (unknown then, so the question is always asked)",
-               "warning")
+            at(qid, ProblemCode.ASK_WHEN_USES_LATER, question=qid, later=", ".join(sorted(set(later))))
 
-    from ..core import engine  # the only module that touches durable_rules
-    used = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
+    used: dict[str, set[str | None]] = {"red_flags": set(), "factors": set(), "perceived_signs": set(), "next_steps": set()}
     sources: set[str] = set()
     definitions_used: set[str] = set()
     for rule in rulebase.rules:
         m = rule.model
         if not satisfiable(rule.condition, rulebase):
-            at(rule.id, f"rule {rule.id} can never fire: its condition can never be true")
+            at(rule.id, ProblemCode.RULE_NEVER_FIRES, rule=rule.id)
         if (m.red_flag or m.factor or m.perceived or m.supply) and not m.refer:
-            at(rule.id, f"rule {rule.id} concludes something but refers no one (add refer:)")
-        if m.red_flag and m.urgency.value == "none":
-            at(rule.id, f"rule {rule.id} raises red flag {m.red_flag} without urgency")
+            at(rule.id, ProblemCode.CONCLUSION_WITHOUT_REFERRAL, rule=rule.id)
+        if m.red_flag and m.urgency is Urgency.none:
+            at(rule.id, ProblemCode.RED_FLAG_WITHOUT_URGENCY, rule=rule.id, red_flag=m.red_flag)
         if not (m.red_flag or m.factor or m.perceived or m.supply or m.refer or m.next_steps):
-            at(rule.id, f"rule {rule.id} concludes nothing")
-        try:
-            engine.compile_rule(rule.condition, rulebase.symbols, rulebase.definitions)
-        except Exception as exc:  # the engine's own message says what is wrong
-            at(rule.id, f"rule {rule.id} cannot be compiled: {exc}")
+            at(rule.id, ProblemCode.RULE_CONCLUDES_NOTHING, rule=rule.id)
         used["red_flags"].add(m.red_flag)
         used["factors"].add(m.factor)
         used["perceived_signs"].add(m.perceived)
         used["next_steps"].update(m.next_steps)
         sources.update(m.source)
         definitions_used.update(_refs_deep(rule.condition, rulebase))
-    for cond in rulebase.ask_when.values():
+    for cond in (*rulebase.ask_when.values(), *rulebase.code_conditions.values()):
         definitions_used.update(_refs_deep(cond, rulebase))
-
-    if not any(p.severity == "error" and "cannot be compiled" in p.message for p in problems):
-        try:
-            engine.ruleset_definition(rulebase)
-        except Exception as exc:  # the engine's own message says what is wrong
-            problems.append(Problem(str(rulebase.directory), None, f"the rule base cannot be compiled: {exc}"))
 
     codes = rulebase.codes
     for table in used:
         for code in getattr(codes, table):
             if code not in used[table]:
-                problems.append(Problem(_codes_file(rulebase), None,
-                                        f"{table} code {code!r} is never concluded by any rule", "warning"))
+                problems.append(ProblemCode.CODE_NEVER_CONCLUDED.at(_file(rulebase, "codes.yaml"), None,
+                                                                     table=table, code=code))
     for d in rulebase.derived:
         sources.update(d.source)
     for tag in rulebase.meta.sources:
         if tag not in sources:
-            problems.append(Problem(_file(rulebase, "rulebase.yaml"), None, f"source {tag!r} is not cited by any rule", "warning"))
+            problems.append(ProblemCode.SOURCE_NOT_CITED.at(_file(rulebase, "rulebase.yaml"), None, tag=tag))
     for name in rulebase.definitions:
         if name not in definitions_used:
-            at(f"def:{name}", f"definition {name!r} is never used", "warning")
+            at(f"def:{name}", ProblemCode.DEFINITION_UNUSED, name=name)
+    problems.extend(check_hazards(rulebase))  # the hazard log names rules: checked with them
     return problems
 
 
 def _file(rulebase: RuleBase, name: str) -> str:
-    from ..errors import display_path
     return display_path(rulebase.directory / name)
-
-
-def _codes_file(rulebase: RuleBase) -> str:
-    return _file(rulebase, "codes.yaml")
 
 
 def _refs_deep(cond: C.Condition, rulebase: RuleBase) -> set[str]:

@@ -7,13 +7,17 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from .problems import ProblemCode
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _code(value: str) -> str:
     if not CODE_PATTERN.match(value):
-        raise ValueError("must be lower_snake_case")
+        # The loader words it from the catalogue: the error's type is the problem's name.
+        raise PydanticCustomError(ProblemCode.ID_NOT_SNAKE_CASE.name, "must be lower_snake_case")
     return value
 
 
@@ -220,6 +224,13 @@ class NextStepEntry(_Strict):
     parent: str
     clinical: str
     supersedes: list[str] = []  # steps this one makes redundant (e.g. "call now" over "weigh soon")
+    given_when: dict[str, Any] | None = None  # left out when definitely false (a condition)
+
+
+class SafetyNetEntry(_Strict):
+    parent: str
+    clinical: str
+    shown_when: dict[str, Any] | None = None  # left out when definitely false (a condition)
 
 
 class CodesFile(_Strict):
@@ -230,6 +241,7 @@ class CodesFile(_Strict):
     factors: dict[str, FactorEntry]
     perceived_signs: dict[str, PerceivedEntry]
     next_steps: dict[str, NextStepEntry]
+    safety_net: dict[str, SafetyNetEntry] = Field(min_length=1)
 
 
 class MetaFile(_Strict):

@@ -8,20 +8,27 @@ from typing import Any, Iterable
 import yaml
 
 from ..errors import Problem, display_path
+from .problems import ProblemCode
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A mapping from YAML that knows its own line and the line of each key."""
 
     line: int = 0
-    key_lines: dict
+    key_lines: dict[Any, int]
 
 
-class LineList(list):
+class LineList(list[Any]):
     """A sequence from YAML that knows its own line and the line of each item."""
 
     line: int = 0
-    item_lines: list
+    item_lines: list[int]
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    def __init__(self, key: object, context_mark: yaml.Mark, problem_mark: yaml.Mark):
+        super().__init__("while reading a mapping", context_mark, f"duplicate key {key!r}", problem_mark)
+        self.key = key
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: 6x faster start-up
@@ -36,9 +43,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
-            raise yaml.MarkedYAMLError(
-                "while reading a mapping", node.start_mark,
-                f"duplicate key {key!r}", key_node.start_mark)
+            raise _DuplicateKey(key, node.start_mark, key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -61,18 +66,63 @@ def read_yaml(path: Path) -> tuple[Any, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(name, None, f"cannot read file: {exc}")]
+        return None, [ProblemCode.FILE_UNREADABLE.at(name, None, reason=exc)]
+    loader = _Loader(text)
     try:
-        return yaml.load(text, Loader=_Loader), []
+        node = loader.get_single_node()
+        if node is not None and (size := _expanded_size(node)) > MAX_NODES:
+            return None, [ProblemCode.YAML_TOO_MANY_ALIASES.at(name, None, size=f"{size:,}", limit=f"{MAX_NODES:,}")]
+        return (loader.construct_document(node) if node is not None else None), []
+    except RecursionError:
+        return None, [ProblemCode.YAML_TOO_DEEP.at(name, None)]
+    except _DuplicateKey as exc:
+        return None, [ProblemCode.YAML_DUPLICATE_KEY.at(name, _line(exc), key=exc.key)]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        return None, [Problem(name, line, f"invalid YAML: {exc.problem or exc.context}")]
+        return None, [ProblemCode.YAML_INVALID.at(name, _line(exc), reason=exc.problem or exc.context)]
     except yaml.YAMLError as exc:
-        return None, [Problem(name, None, f"invalid YAML: {exc}")]
+        return None, [ProblemCode.YAML_INVALID.at(name, None, reason=exc)]
+    finally:
+        loader.dispose()
 
 
-def line_at(root: Any, loc: Iterable[Any]) -> int | None:
+# A rule file is a few thousand nodes; aliases that repeat aliases ("billion laughs") would make
+# millions, and every later step walks them all.
+MAX_NODES = 200_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes `root` stands for once every alias is written out (stops counting past
+    MAX_NODES). Each distinct node is sized once, so this is quick even for a bomb."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = MAX_NODES + 1  # a node inside itself (a recursive alias) is too big
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += size(child)
+                if total > MAX_NODES:
+                    break
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                total += size(key) + size(value)
+                if total > MAX_NODES:
+                    break
+        sizes[id(node)] = min(total, MAX_NODES + 1)
+        return sizes[id(node)]
+
+    return size(root)
+
+
+def _line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark else None
+
+
+def line_at(root: Any, loc: Iterable[str | int]) -> int | None:
     """The line of the deepest node along `loc` (a pydantic error location) inside `root`."""
     line = getattr(root, "line", None)
     node = root

@@ -18,6 +18,7 @@ database of any earlier version is brought up to date when it is opened.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -33,6 +34,7 @@ from typing import Any, Iterator, Literal
 import platformdirs
 
 from ..errors import SupplycheckError
+from ..privacy import DESCRIPTIONS, value_kind
 from ..core.result import Result
 
 DB_ENV = "SUPPLYCHECK_DB"
@@ -96,6 +98,27 @@ class DatabaseError(StoreError):
         super().__init__(f"{path}: {detail}")
 
 
+WAY_OUT = ("Run `supplycheck intake doctor` to check it, or use another database with --db "
+           f"(or ${DB_ENV})")
+
+
+class StoreDamagedError(DatabaseError):
+    """The database failed SQLite's integrity check: nothing is written to it."""
+
+    def __init__(self, path: Path, detail: str):
+        DatabaseError.__init__(self, path, detail)
+        self.args = (f"{path}: the intakes database is damaged ({detail}); nothing was changed. {WAY_OUT}.",)
+
+
+class StoreReadOnlyError(DatabaseError):
+    """The database file (or its folder) cannot be written."""
+
+    def __init__(self, path: Path, detail: str = "read-only"):
+        DatabaseError.__init__(self, path, detail)
+        self.args = (f"{path}: the intakes database cannot be written ({detail}); nothing was changed. "
+                     f"Check the permissions of the file and its folder, or {WAY_OUT}.",)
+
+
 # --------------------------------------------------------------------------- reference codes
 
 
@@ -116,6 +139,10 @@ def check_ref(ref: str) -> str:
         raise InvalidRefError(
             ref, "it must contain at least one digit (for example LC-0042), so that it cannot be a "
                  "person's name")
+    kind = value_kind(code, strict=True)
+    if kind is not None:
+        raise InvalidRefError("(not shown)", f"it looks like {DESCRIPTIONS[kind]}; choose a code that "
+                                             "identifies no one, for example LC-0042")
     return code
 
 
@@ -135,8 +162,16 @@ def default_db_path() -> Path:
 
 
 def now() -> str:
-    """UTC time with microseconds, ISO 8601 (sorts as text)."""
+    """UTC time with microseconds, ISO 8601 with its offset, `+00:00` (sorts as text)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def current_user() -> str:
+    """The operating-system user running supplycheck ('' when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid, e.g. in some containers
+        return ""
 
 
 # --------------------------------------------------------------------------- schema
@@ -201,7 +236,17 @@ CREATE INDEX audit_by_ref ON audit (ref, id);
 CREATE INDEX intake_by_kind ON intake (kind, updated_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3)
+# Version 4: the language the intake was made in (its letter's default language).
+SCHEMA_V4 = """
+ALTER TABLE intake ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
+"""
+
+# Version 5: who made each change (the OS user, or the name given with --by); '' before.
+SCHEMA_V5 = """
+ALTER TABLE audit ADD COLUMN author TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 AuditWhat = Literal["answer", "note", "status"]
@@ -221,6 +266,7 @@ class IntakeRecord:
     rulebase_name: str
     rulebase_version: str
     rulebase_hash: str
+    lang: str = "en"
     answered: int = 0
     urgency: str | None = None  # of the latest stored result
     result_rulebase_version: str | None = None
@@ -245,11 +291,12 @@ ABSENT: Any = _Absent()
 
 @dataclass(frozen=True)
 class AuditEntry:
-    at: str
+    at: str  # UTC, ISO 8601 with its offset (+00:00)
     what: str  # answer | note | status
     field: str | None  # None: the whole intake (intake note, status)
     old: Any  # ABSENT when there was none
     new: Any  # ABSENT when removed
+    author: str = ""  # who made the change ('' in entries from before authors were kept)
 
 
 @dataclass(frozen=True)
@@ -282,24 +329,36 @@ def _rulebase_ref(rulebase: Any) -> tuple[str, str, str]:
 class Store:
     """The saved intakes in one SQLite file (created, and migrated, when opened)."""
 
-    def __init__(self, path: Path | str | None = None):
+    def __init__(self, path: Path | str | None = None, *, author: str | None = None):
         self.path = Path(path).expanduser() if path else default_db_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                        isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise DatabaseError(self.path, str(exc)) from exc
+        # who the audit trail names for every change made through this store
+        self.author = (author or "").strip() or current_user()
+        self.conn, self.read_only = _connect_private(self.path)
         self.conn.row_factory = sqlite3.Row
+        self.damaged: str | None = None
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
-            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA secure_delete = ON")  # deleted intakes are overwritten
+            self.damaged = quick_check(self.conn)
+            if not self.read_only and self.damaged is None:
+                self._retry(lambda: self.conn.execute("PRAGMA journal_mode = WAL"))
+                self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.migrate()
+            if self.damaged is None and not self.read_only:
+                self.migrate()
+                _make_private(self.path)
+            elif self.schema_version != SCHEMA_VERSION:
+                self._writable()  # an old schema cannot be brought up to date: say why
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if "malformed" in str(exc) or "not a database" in str(exc):
+                raise StoreDamagedError(self.path, str(exc)) from exc
+            if "readonly" in str(exc):
+                raise StoreReadOnlyError(self.path, str(exc)) from exc
             raise DatabaseError(self.path, str(exc)) from exc
+        except StoreError:
+            self.conn.close()
+            raise
 
     # -- plumbing
 
@@ -324,9 +383,17 @@ class Store:
                     raise
                 time.sleep(0.05 + 0.01 * attempt)
 
+    def _writable(self) -> None:
+        """Refuse to write to a store that failed the integrity check or cannot be written."""
+        if self.damaged is not None:
+            raise StoreDamagedError(self.path, self.damaged)
+        if self.read_only:
+            raise StoreReadOnlyError(self.path)
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taking the write lock up front (no upgrade deadlocks)."""
+        self._writable()
         self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
         try:
             yield self.conn
@@ -362,13 +429,13 @@ class Store:
 
     def _audit(self, db: sqlite3.Connection, ref: str, at: str, what: str, field: str,
                old: str | None, new: str | None) -> None:
-        db.execute("INSERT INTO audit (ref, at, field, old, new, what) VALUES (?, ?, ?, ?, ?, ?)",
-                   (ref, at, field, old, new, what))
+        db.execute("INSERT INTO audit (ref, at, field, old, new, what, author) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (ref, at, field, old, new, what, self.author))
 
     # -- intakes
 
     def create(self, ref: str, kind: Kind = "intake", rulebase: Any = None) -> IntakeRecord:
-        """A new, empty intake under `ref`; records the rule base it starts with."""
+        """A new, empty intake under `ref`; records the rule base it starts with, and its language."""
         code = check_ref(ref)
         if kind not in KINDS:
             raise StoreError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -382,8 +449,8 @@ class Store:
             if row is not None:
                 raise DuplicateRefError(code, row["kind"])
             db.execute("INSERT INTO intake (ref, kind, created_at, updated_at, rulebase_name, "
-                       "rulebase_version, rulebase_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (code, kind, at, at, name, version, digest))
+                       "rulebase_version, rulebase_hash, lang) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (code, kind, at, at, name, version, digest, getattr(rulebase, "lang", "en")))
             self._audit(db, code, at, "status", "status", None, _dump("created"))
         record = self.get(code)
         assert record is not None
@@ -427,15 +494,18 @@ class Store:
             "ORDER BY updated_at DESC LIMIT 1", (kind,)).fetchone()
         return None if row is None else row["ref"]
 
-    def finish(self, ref: str) -> None:
-        """Mark the intake finished (it can still be changed; it is no longer "unfinished")."""
+    def finish(self, ref: str, *, not_asked: int = 0) -> None:
+        """Mark the intake finished (it can still be changed; it is no longer "unfinished").
+        `not_asked`: questions that apply and were not asked; the audit trail then says the
+        intake was finished early."""
         at = now()
+        status = f"finished early ({not_asked} not asked)" if not_asked else "finished"
         with self._write() as db:
             self._require(db, ref)
             cur = db.execute("UPDATE intake SET finished_at = ?, updated_at = ? "
                              "WHERE ref = ? AND finished_at IS NULL", (at, at, ref))
             if cur.rowcount:
-                self._audit(db, ref, at, "status", "status", _dump("open"), _dump("finished"))
+                self._audit(db, ref, at, "status", "status", _dump("open"), _dump(status))
 
     def reopen(self, ref: str) -> None:
         at = now()
@@ -574,8 +644,121 @@ class Store:
         rows = self.conn.execute("SELECT * FROM audit WHERE ref = ? ORDER BY id", (ref,)).fetchall()
         return [AuditEntry(r["at"], r["what"],
                            None if r["what"] == "status" or r["field"] == INTAKE_NOTE else r["field"],
-                           _load(r["old"]), _load(r["new"]))
+                           _load(r["old"]), _load(r["new"]), r["author"])
                 for r in rows]
+
+
+# --------------------------------------------------------------------------- privacy and integrity
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """The database and its WAL, SHM and journal files readable by their owner only (they hold
+    health information), whatever the umask was when they were made."""
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            st = side.stat()
+            if st.st_uid == os.getuid() and st.st_mode & 0o777 != FILE_MODE:
+                os.chmod(side, FILE_MODE)
+        except (OSError, AttributeError):
+            pass
+
+
+def _private_app_folder(folder: Path) -> None:
+    """supplycheck's own data folder (made 0755 by earlier versions) made owner-only. Any other
+    folder (a --db elsewhere) is the user's to set."""
+    try:
+        own = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        st = folder.stat()
+        if folder.resolve() == own.resolve() and st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(folder, FOLDER_MODE)
+    except OSError:
+        pass
+
+
+def _connect_private(path: Path) -> tuple[sqlite3.Connection, bool]:
+    """Open (creating when missing) the database: a new folder is made 0700, a new file 0600
+    before SQLite writes anything to it; a file that cannot be written is opened read-only.
+    Returns (connection, read_only)."""
+    try:
+        if not path.parent.exists():
+            old = os.umask(0o077)
+            try:
+                path.parent.mkdir(parents=True, mode=FOLDER_MODE)
+            finally:
+                os.umask(old)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+            os.chmod(path, FILE_MODE)
+        _private_app_folder(path.parent)
+        read_only = not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+        if read_only:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        else:
+            old = os.umask(0o077)  # the WAL and SHM files SQLite makes next
+            try:
+                conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            finally:
+                os.umask(old)
+        return conn, read_only
+    except FileExistsError:
+        return _connect_private(path)  # another process made it first
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(path, str(getattr(exc, "strerror", None) or exc)) from exc
+
+
+def quick_check(conn: sqlite3.Connection) -> str | None:
+    """SQLite's quick integrity check: None when the database is sound, else what is wrong."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if rows == ["ok"] else " ".join(" ".join(str(r).split()) for r in rows)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What `supplycheck intake doctor` found: integrity problems and file modes fixed."""
+
+    path: Path
+    problems: list[str]
+    modes_fixed: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def diagnose(path: Path) -> Diagnosis:
+    """Run SQLite's full integrity check on the database at `path` (read-only) and make its
+    files private; never writes to the database itself."""
+    fixed = []
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            mode = side.stat().st_mode & 0o777
+            if mode != FILE_MODE and side.stat().st_uid == os.getuid():
+                os.chmod(side, FILE_MODE)
+                fixed.append(f"{side.name}: {oct(mode)[2:]} -> 600")
+        except OSError:
+            pass
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        return Diagnosis(path, [str(exc)], fixed)
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA integrity_check(20)").fetchall()]
+        problems = [] if rows == ["ok"] else [str(r) for r in rows]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    finally:
+        conn.close()
+    return Diagnosis(path, problems, fixed)
 
 
 def _statements(script: str) -> list[str]:

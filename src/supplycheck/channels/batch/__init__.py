@@ -20,7 +20,10 @@ record's id where it can still be read; a record with bad values becomes an erro
 each field, the value and what is allowed. Ids used twice, records without an id and inputs
 without any intake are warned about.
 A file with identifying columns (name, e-mail, phone, address, postcode, date of birth, health
-service or record numbers, free text) is refused unless those columns are dropped explicitly.
+service or record numbers, free text) is refused unless those columns are dropped explicitly
+(IdentifyingColumnsError), and so is a file with an identifying value in any cell that is read
+(IdentifyingValuesError: column and lines, never the value; see supplycheck.privacy). A file
+that cannot be read at all raises InputError. A refused run writes nothing.
 
 Output (by extension): `.jsonl`, `.csv` or `.parquet` (see docs/batch-results.md for every
 format's schema); with `with_source`, each result names its file and line.
@@ -36,15 +39,17 @@ CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
     referrals            to:urgency;...           (most urgent first)
     referral_reasons     to:reason,reason;...
     next_steps           codes (the wording is in the JSONL output)
+    safety_net           codes of the signs to call now or get same-day help for (wording in JSONL)
     error_fields         fields of an error result (`record` for a line that cannot be parsed)
     error_messages       the messages, joined with " | " (a message may contain ';')
     rulebase.name, rulebase.version, rulebase.hash
+    source.file, source.line   only with `with_source`
 
 Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 carriage return) are prefixed with `'`.
 """
 
-from .problems import IdentifyingColumnsError, InputError, ParseProblem
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError, ParseProblem
 from .readers import Record, read_intakes
 from .run import score_files
 from .scoring import Scorer, contract_dict
@@ -53,7 +58,7 @@ from .workers import score_records
 from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
 
 __all__ = [
-    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "InputError", "OutputError",
+    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "InputError", "OutputError",
     "ParseProblem", "Record", "Scorer", "Summary", "contract_dict", "flatten", "read_intakes",
     "score_files", "score_records",
 ]

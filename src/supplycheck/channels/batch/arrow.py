@@ -4,9 +4,11 @@ schema, and a RecordBatch scored in memory (so a pandas or polars frame can be s
 Needs pyarrow (`pip install 'supplycheck[parquet]'`); nothing else in supplycheck imports it.
 
 Input columns are matched to intake fields as a CSV header is (identifying columns refused,
-unknown ones warned about and ignored, `--drop-columns` honoured). List fields are Arrow lists
-of strings (a `a;b` string works too); numbers are Arrow integers or floats; null is not known.
-The "line" of a Parquet record is its row number, 1 for the first row.
+unknown ones warned about and ignored, `--drop-columns` honoured), and every value of every
+column not dropped is checked for identifying data, as in a CSV file (a file with one is
+refused, naming column and row). List fields are Arrow lists of strings (a `a;b` string works
+too); numbers are Arrow integers or floats; null is not known. The "line" of a Parquet record
+is its row number, 1 for the first row.
 
 Results (`RESULT_SCHEMA`; a field that does not apply is null, as it is absent in JSONL)::
 
@@ -21,6 +23,7 @@ Results (`RESULT_SCHEMA`; a field that does not apply is null, as it is absent i
     next_steps       list<struct<code: string, text: string>>
     errors           list<struct<field: string, message: string>>   null when scored
     rulebase         struct<name: string, version: string, hash: string>
+    safety_net       list<struct<code: string, text: string>>   null for an error (contract 1.1)
     source           struct<file: string, line: int64>   only with --with-source
 """
 
@@ -29,9 +32,11 @@ from __future__ import annotations
 from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 from ...errors import SupplycheckError
+from ...privacy import all_plain
 from ...rulebase import RuleBase
-from .columns import ColumnPlan
-from .problems import IdentifyingColumnsError, InputError
+from .columns import ColumnPlan, merge_findings
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError
+from .readers import LinesSeen, Record
 
 try:
     import pyarrow as pa
@@ -58,6 +63,7 @@ def _schema(with_source: bool = False) -> "pa.Schema":
         ("next_steps", pa.list_(pa.struct([("code", text), ("text", text)]))),
         ("errors", pa.list_(pa.struct([("field", text), ("message", text)]))),
         ("rulebase", pa.struct([("name", text), ("version", text), ("hash", text)])),
+        ("safety_net", pa.list_(pa.struct([("code", text), ("text", text)]))),
     ]
     if with_source:
         fields.append(("source", pa.struct([("file", text), ("line", pa.int64())])))
@@ -85,21 +91,21 @@ def intake_schema(rulebase: RuleBase) -> "pa.Schema":
 
 
 class ArrowRows(NamedTuple):
-    """A batch of intake rows, columns already renamed to their fields, for a worker to score."""
+    """A batch of intake rows as read (every column not dropped), for a worker to check and score."""
 
     first_row: int
     batch: "pa.RecordBatch"
+    drop_columns: tuple[str, ...]
 
 
-def plan_columns(source: str, names: list[str], rulebase: RuleBase, drop: Iterable[str]
-                 ) -> tuple[ColumnPlan, list[str], list[str]]:
-    """(plan, the columns used, the field of each) for a table's column names; raises for
-    identifying columns and for two columns that are the same field."""
+def plan_columns(source: str, names: list[str], rulebase: RuleBase, drop: Iterable[str]) -> tuple[ColumnPlan, list[str]]:
+    """(plan, the columns to read: every one not dropped) for a table's column names; raises
+    for identifying columns and for two columns that are the same field."""
     plan = ColumnPlan.for_rulebase(rulebase, drop)
     refused = plan.resolve(names)
     if refused:
         raise IdentifyingColumnsError(source, refused)
-    used, fields, seen = [], [], {}
+    seen: dict[str, str] = {}
     for name in names:
         target = plan.fields[name]
         if target is None:
@@ -107,14 +113,51 @@ def plan_columns(source: str, names: list[str], rulebase: RuleBase, drop: Iterab
         if target in seen:
             raise InputError(source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
         seen[target] = name
-        used.append(name)
-        fields.append(target)
-    return plan, used, fields
+    return plan, [name for name in names if plan.fields[name] is not None or name in plan.scan]
 
 
-def rows(chunk: ArrowRows) -> list[tuple[int, dict[str, Any], None]]:
-    """(row number, fields, no problem) of each row; nulls are not known."""
-    return [(chunk.first_row + i, row, None) for i, row in enumerate(chunk.batch.to_pylist())]
+def rows(plan: ColumnPlan, source: str, chunk: ArrowRows) -> tuple[list[Record], LinesSeen]:
+    """The Records of a batch of rows (nulls are not known), and what the file's reader should
+    report: every value is checked (into `plan.findings`, handed on and started again)."""
+    batch = chunk.batch
+    names = batch.schema.names
+    known = len(plan.fields)
+    refused = plan.resolve(names)
+    if refused:
+        raise IdentifyingColumnsError(source, refused)
+    first = chunk.first_row
+    used = []
+    for i, name in enumerate(names):
+        values = batch.column(i).to_pylist()
+        if name in plan.scan:
+            _check_column(plan, name, values, first)
+        if plan.fields[name] is not None:
+            used.append((plan.fields[name], values))
+    records = [Record(source, first + n, {field: values[n] for field, values in used if values[n] is not None})
+               for n in range(batch.num_rows)]
+    findings, plan.findings = plan.findings, {}
+    return records, LinesSeen(list(plan.fields)[known:], findings)
+
+
+def _check_column(plan: ColumnPlan, name: str, values: list[Any], first: int) -> None:
+    """Every value of one column checked for identifying data; a column of numbers in a number
+    field cannot hold any, and a column whose text is all plain codes is cleared in one go."""
+    strict, numeric = plan.scan[name]
+    present = [v for v in values if v is not None and v != ""]
+    if not present:
+        return
+    if numeric and all(type(v) in (int, float) for v in present):
+        return
+    if all(type(v) is str for v in present) and all_plain(present):
+        return
+    if all(type(v) is list for v in present):
+        items = [item for v in present for item in v]
+        if all(type(item) is str for item in items) and all_plain(items):
+            return
+    check = plan.check_value
+    for n, value in enumerate(values):
+        if value is not None and value != "":
+            check(name, value, first + n)
 
 
 class ParquetInput:
@@ -127,44 +170,54 @@ class ParquetInput:
         except (pa.ArrowException, OSError) as exc:
             raise InputError(source, f"not a readable Parquet file ({exc})") from None
         self.source = source
+        self.drop = tuple(drop)
         self.rows = self.file.metadata.num_rows
-        self.plan, self.used, self.fields = plan_columns(source, self.file.schema_arrow.names, rulebase, drop)
+        self.plan, self.read = plan_columns(source, self.file.schema_arrow.names, rulebase, drop)
         self.done = 0
 
     def chunks(self, size: int) -> Iterator[ArrowRows]:
-        if not self.used:  # no intake field at all: each row is still one (empty) intake
+        if not self.read:  # no column to read at all: each row is still one (empty) intake
             for start in range(0, self.rows, size):
                 n = min(size, self.rows - start)
                 self.done = start + n
-                yield ArrowRows(start + 1, pa.RecordBatch.from_pylist([{}] * n))
+                yield ArrowRows(start + 1, pa.RecordBatch.from_pylist([{}] * n), self.drop)
             return
-        for batch in self.file.iter_batches(batch_size=size, columns=self.used):
+        for batch in self.file.iter_batches(batch_size=size, columns=self.read):
             first = self.done + 1
             self.done += batch.num_rows
-            yield ArrowRows(first, batch.rename_columns(self.fields))
+            yield ArrowRows(first, batch, self.drop)
 
 
 def score_batch(rulebase: RuleBase, data: "pa.RecordBatch | pa.Table", *, drop_columns: Iterable[str] = (),
                 with_source: str | None = None) -> "pa.RecordBatch":
     """Score every row of a RecordBatch (or Table) of intakes in this process: a RecordBatch of
     RESULT_SCHEMA, one row per intake, in order. Columns are matched to fields as in a file;
-    identifying columns are refused unless dropped. A pandas frame: `pa.RecordBatch.from_pandas(df,
+    identifying columns are refused unless dropped, and a table with identifying values
+    (IdentifyingValuesError, naming column and row, never the value). A pandas frame: `pa.RecordBatch.from_pandas(df,
     preserve_index=False)`; a polars frame: `df.to_arrow()`. With `with_source` (a name), each
     result's `source` is that name and the row number."""
     from .scoring import Scorer
 
     require_pyarrow("score_batch")
     source = with_source or "<arrow>"
-    _, used, fields = plan_columns(source, list(data.schema.names), rulebase, drop_columns)
+    drop = tuple(drop_columns)
+    plan, read = plan_columns(source, list(data.schema.names), rulebase, drop)
     table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
-    selected = table.select(used).rename_columns(fields) if used else None
-    items = [(i + 1, row, None) for i, row in enumerate(
-        selected.to_pylist() if selected is not None else [{}] * table.num_rows)]
-    scorer = Scorer(rulebase)
-    results = scorer.score_many([(fields, problem) for _, fields, problem in items])
+    records: list[Record] = []
+    findings: dict = {}
+    if read:
+        for batch in table.select(read).to_batches():
+            part, seen = rows(plan, source, ArrowRows(len(records) + 1, batch, drop))
+            merge_findings(findings, seen.findings)
+            records.extend(part)
+    else:
+        records = [Record(source, n + 1, {}) for n in range(table.num_rows)]
+    if findings:
+        raise IdentifyingValuesError(source, findings.values())
+    results = Scorer(rulebase).score_many([(r.fields, r.problem) for r in records])
     if with_source:
-        for (line, _, _), result in zip(items, results):
-            result["source"] = {"file": source, "line": line}
+        for record, result in zip(records, results):
+            result["source"] = {"file": source, "line": record.line}
     schema = RESULT_SCHEMA_WITH_SOURCE if with_source else RESULT_SCHEMA
     return pa.RecordBatch.from_pylist(results, schema=schema)
 

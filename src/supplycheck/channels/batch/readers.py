@@ -1,4 +1,17 @@
-"""Readers: CSV, JSONL and JSON arrays, read lazily as Records in input order."""
+"""Readers: CSV, JSONL, JSON arrays and Parquet, read lazily in input order.
+
+Every record read is one Record: its fields, or why it cannot be read (a ParseProblem naming
+the line, never its content, with the record's id where it can still be read). A file that
+cannot be read at all (binary data, UTF-16 without a byte-order mark, a CSV header that cannot
+be parsed, a broken JSON array) raises InputError. Every cell read is checked for
+identifying values (see columns.py); a file holding one raises IdentifyingValuesError once the
+whole file has been checked, and the record holding it is never handed on.
+
+CSV and JSON arrays are parsed here. JSON lines are only split into lines here (`line_chunks`)
+and parsed where they are scored, in the worker processes (`parse_json_lines`), and Parquet is
+read here by row group and turned into records there (see arrow.py): both check every value
+there as CSV does here, and report what they found (`LinesSeen`) for `IntakeReader.saw`.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +22,32 @@ import os
 import re
 import sys
 from collections import deque
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
+import ijson
 import orjson
 
 from ...core.intake import ID_FIELD
+from ...privacy import all_plain
 from ...rulebase import RuleBase
-from .columns import ColumnPlan, normalise_column
+from .columns import ColumnPlan, Finding, merge_findings, normalise_column
 from .problems import (
     INPUT_FORMATS,
+    MAX_RECORD_CHARS,
     MAX_WARNINGS_PER_FILE,
     STDIN,
     STDIN_NAME,
     IdentifyingColumnsError,
-    InputError,
+    IdentifyingValuesError,
     ParseProblem,
+    InputError,
 )
+
+csv.field_size_limit(MAX_RECORD_CHARS)
+SNIFF_BYTES = 1 << 13
+UNBALANCED = "unbalanced quote (a quoted cell is not closed)"
 
 
 class Record(NamedTuple):
@@ -38,58 +60,79 @@ class Record(NamedTuple):
 
 
 class JsonLines(NamedTuple):
-    """Raw JSON lines, parsed where they are scored (a worker process) rather than where they
-    are read: sending bytes costs the reading process far less than sending parsed objects."""
+    """JSON lines as read, parsed where they are scored (a worker process) rather than where
+    they are read: sending text costs the reading process far less than sending parsed objects."""
 
     drop_columns: tuple[str, ...]
-    lines: list[tuple[int, bytes]]  # (line number, the line as read)
+    lines: list[tuple[int, str | None]]  # (line number, the line; None: over MAX_RECORD_CHARS)
 
 
 class LinesSeen(NamedTuple):
-    """What parsing a JsonLines chunk found that the reading process reports once per file."""
+    """What turning a chunk into records found that the reading process reports once per file."""
 
-    new_keys: list[str]  # keys not seen before in the file, in order
-    replaced_at: int  # the first line with bytes that are not UTF-8 (0: none)
-
-
-_REPLACEMENT = "\ufffd".encode()
-_ID_IN_TEXT = re.compile(rb'"id"\s*:\s*("(?:[^"\\\r\n]|\\.){0,200}"|-?\d{1,30})')
+    new_keys: list[str]  # keys (columns) not seen before in the file, in order
+    findings: dict[str, Finding]  # identifying values, by column (never the values)
 
 
-def loads(line: bytes | str) -> Any:
+def loads(line: str) -> Any:
     """One JSON value: orjson, or the standard library for what orjson refuses (NaN, a lone
-    surrogate, bytes that are not UTF-8, huge numbers), which also words the error."""
+    surrogate, huge numbers, deep nesting), which also words the error."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
-        return json.loads(line.decode("utf-8", "replace") if isinstance(line, bytes) else line)
+        return json.loads(line)
 
 
-def readable_id(line: bytes | str) -> str | None:
-    """The id of a line that is not valid JSON, where it can still be read."""
-    m = _ID_IN_TEXT.search(line.encode("utf-8", "replace") if isinstance(line, str) else line)
+_ID_IN_TEXT = re.compile(r'"id"\s*:\s*("(?:[^"\\\r\n]|\\.){0,200}"|-?\d{1,30})')
+
+
+def readable_id(plan: ColumnPlan, line: str, number: int) -> str | None:
+    """The id of a line that is not valid JSON, where it can still be read (and is not dropped,
+    and does not look identifying: then it is a finding, and the file is refused)."""
+    m = _ID_IN_TEXT.search(line)
     if not m:
         return None
     try:
-        value = json.loads(m.group(1).decode("utf-8", "replace"))
+        value = json.loads(m.group(1))
     except ValueError:
         return None
-    return str(value) if value != "" else None
+    return _checked_id(plan, ID_FIELD, value, number)
 
 
-def json_line_record(plan: ColumnPlan, source: str, number: int, line: bytes | str) -> Record:
-    """The Record of one JSON line (its fields, or why it cannot be read); raises for an
-    identifying key that is not dropped."""
+def _checked_id(plan: ColumnPlan, column: str, value: Any, line: int) -> str | None:
+    if value in (None, "") or isinstance(value, str) and not value.strip():
+        return None
+    if column not in plan.fields:
+        plan.resolve([column])
+    if plan.fields.get(column) != ID_FIELD or plan.check_value(column, value, line):
+        return None
+    return str(value)
+
+
+def json_line_record(plan: ColumnPlan, source: str, number: int, line: str | None) -> Record:
+    """The Record of one JSON line (its fields, or why it cannot be read); raises
+    IdentifyingColumnsError for an identifying key that is not dropped. Values are checked
+    into `plan.findings`."""
+    if line is None:
+        return Record(source, number, None, ParseProblem(source, number, too_long(MAX_RECORD_CHARS)))
     try:
         value = loads(line)
+    except RecursionError:
+        return Record(source, number, None, ParseProblem(source, number, "nested too deeply"))
     except ValueError as exc:
-        reason = "not valid JSON"
-        if isinstance(exc, json.JSONDecodeError):
-            length = len(exc.doc.rstrip())
+        if isinstance(exc, json.JSONDecodeError):  # a syntax error: an id before or after it is still readable
+            length = len(line.rstrip())
             where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
             reason = f"not valid JSON ({exc.msg} {where})"
-        return Record(source, number, None, ParseProblem(source, number, reason, readable_id(line)))
-    return object_record(plan, source, value, number)
+            return Record(source, number, None, ParseProblem(source, number, reason, readable_id(plan, line, number)))
+        reason = "not valid JSON (a number with too many digits)" if "digits" in str(exc) else "not valid JSON"
+        return Record(source, number, None, ParseProblem(source, number, reason))
+    if line.count("[") + line.count("{") > MAX_DEPTH and _too_deep(value):
+        return Record(source, number, None, ParseProblem(source, number, f"nested more than {MAX_DEPTH} levels deep"))
+    try:
+        return object_record(plan, source, value, number)
+    except RecursionError:
+        return Record(source, number, None, ParseProblem(source, number, "nested too deeply"))
 
 
 def object_record(plan: ColumnPlan, source: str, value: Any, line: int) -> Record:
@@ -101,16 +144,17 @@ def object_record(plan: ColumnPlan, source: str, value: Any, line: int) -> Recor
 
 def plan_fields(plan: ColumnPlan, source: str, record: dict, line: int) -> dict:
     """The record with only intake fields (renamed to their field names); raises for
-    identifying keys that are not dropped."""
+    identifying keys that are not dropped; checks every value read."""
     fields = plan.fields
-    for key in record:
-        if key not in fields:
-            refused = plan.resolve([k for k in record if k not in fields])
-            if refused:
-                raise IdentifyingColumnsError(source, refused, line)
-            break
+    new = [k for k in record if k not in fields]
+    if new:
+        refused = plan.resolve(new)
+        if refused:
+            raise IdentifyingColumnsError(source, refused, line)
+    check = plan.check_value
     out = {}
     for key, value in record.items():
+        check(key, value, line)
         target = fields[key]
         if target is not None:
             out[target] = value
@@ -118,24 +162,12 @@ def plan_fields(plan: ColumnPlan, source: str, record: dict, line: int) -> dict:
 
 
 def parse_json_lines(plan: ColumnPlan, source: str, chunk: JsonLines) -> tuple[list[Record], LinesSeen]:
-    """The Records of a chunk of raw JSON lines, and what the file's reader should report."""
+    """The Records of a chunk of JSON lines, and what the file's reader should report. `plan`
+    is this process's for the file: its findings are handed on, and start again empty."""
     known = len(plan.fields)
-    records = []
-    replaced_at = 0
-    for number, line in chunk.lines:
-        record = json_line_record(plan, source, number, line)
-        if not replaced_at and (_REPLACEMENT in line or (record.problem is None and _not_utf8(line))):
-            replaced_at = number
-        records.append(record)
-    return records, LinesSeen(list(plan.fields)[known:], replaced_at)
-
-
-def _not_utf8(line: bytes) -> bool:
-    try:
-        line.decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        return True
+    records = [json_line_record(plan, source, number, line) for number, line in chunk.lines]
+    findings, plan.findings = plan.findings, {}
+    return records, LinesSeen(list(plan.fields)[known:], findings)
 
 
 def input_format(path: str | Path) -> str:
@@ -143,16 +175,41 @@ def input_format(path: str | Path) -> str:
         return "jsonl"
     fmt = INPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise InputError(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet (or - for JSONL on standard input)")
+        raise InputError(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet "
+                                         "(or - for JSONL on standard input)")
     return fmt
+
+
+def too_long(length: int) -> str:
+    return f"a record of {length:,} characters or more, over the limit of {MAX_RECORD_CHARS:,}"
+
+
+def sniff_text(start: bytes) -> str | None:
+    """Why the first bytes of a file are not UTF-8 text, or None."""
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "the file is UTF-16; save it as UTF-8 (\"CSV UTF-8\" in a spreadsheet)"
+    if b"\x00" in start:
+        even, odd = start[0::2], start[1::2]
+        if len(start) >= 4 and (odd.count(0) > 0.4 * len(odd) or even.count(0) > 0.4 * len(even)):
+            return "the file looks like UTF-16 without a byte-order mark; save it as UTF-8"
+        return "binary data (NUL bytes), not a text file"
+    text = start.decode("utf-8", errors="replace")
+    bad = sum(1 for c in text if c == "\ufffd" or (ord(c) < 32 and c not in "\t\r\n\f"))
+    if len(text) >= 16 and bad > 0.1 * len(text):
+        return "binary data, not UTF-8 text"
+    return None
 
 
 class IntakeReader:
     """Reads one input file lazily, as Records in order, with constant memory.
 
-    `check()` validates the file up front (it exists, its header or first record has no
-    identifying columns) so a run can be refused before any scoring. `position()` is the number
-    of bytes read so far, `size` the file size (None for standard input): for progress.
+    `check()` validates the file up front (it exists, it is text, its header or first record
+    has no identifying columns) so a run can be refused before any scoring. `position()` is
+    the number of bytes read so far, `size` the file size (None for standard input).
+
+    A run reads JSON lines with `line_chunks` and Parquet with `arrow_chunks` (turned into
+    records where they are scored), takes note of what was found there with `saw`, and calls
+    `finish` at the end; iterating gives the Records of any format in this process.
     """
 
     def __init__(self, path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
@@ -171,6 +228,8 @@ class IntakeReader:
         self.records = 0  # scored so far (counted by the run)
         self.empty_warned = False
         self._parquet: Any = None
+        self._plan_seen: ColumnPlan | None = None  # of the records made elsewhere (`saw`)
+        self.findings: dict[str, Finding] = {}  # identifying values found elsewhere (`saw`)
         if not self.is_stdin:
             try:
                 self.size = os.stat(self.path).st_size
@@ -182,7 +241,8 @@ class IntakeReader:
     # -- public
 
     def check(self) -> None:
-        """Refuse the file now if it cannot be used (identifying columns, unusable header)."""
+        """Refuse the file now if it cannot be used (not text, identifying columns, unusable
+        header). Later records are checked as they are read."""
         if self.is_stdin:
             return
         if self.format == "parquet":
@@ -190,23 +250,16 @@ class IntakeReader:
             return
         with self._open() as text:
             if self.format == "csv":
-                self._csv_header(_CsvLines(text, self.source))
+                self._csv_header(_CsvRecords(text, self.source), self._plan())
             elif self.format == "jsonl":
-                plan = self._plan()
-                for number, line in enumerate(text, 1):
-                    if line.strip():
+                for number, line in _lines(text):
+                    if line is not None and line.strip():
                         try:
                             record = json.loads(line)
                         except ValueError:
                             return
                         if isinstance(record, dict):
-                            self._check_keys(plan, record, number, warn=False)
-                        return
-            else:
-                plan = self._plan()
-                for number, value in _JsonArray(text, self.source):
-                    if isinstance(value, dict):
-                        self._check_keys(plan, value, number, warn=False)
+                            self._fields(self._plan(), record, number, warn=False)
                         return
 
     def parquet(self) -> Any:
@@ -219,9 +272,56 @@ class IntakeReader:
     def arrow_chunks(self, size: int) -> Iterator[Any]:
         """The rows of a Parquet input, `size` at a time, as arrow.ArrowRows."""
         parquet = self.parquet()
+        self._plan_seen = parquet.plan
         self._warn_columns(parquet.plan, 0)
-        self._warn_not_found(parquet.plan, parquet.plan.fields)
         yield from parquet.chunks(size)
+
+    def line_chunks(self, size: int) -> Iterator[JsonLines]:
+        """The lines of a JSON lines input that are not blank, `size` at a time (see JsonLines)."""
+        self._plan_seen = self._plan()
+        with self._open() as text:
+            lines: list[tuple[int, str | None]] = []
+            replaced_at = 0
+            for number, line in _lines(text):
+                if line is not None:
+                    if not line.strip():
+                        continue
+                    if not replaced_at and "\ufffd" in line:
+                        replaced_at = number
+                lines.append((number, line))
+                if len(lines) >= size:
+                    yield JsonLines(self.drop_columns, lines)
+                    lines = []
+            if lines:
+                yield JsonLines(self.drop_columns, lines)
+        if replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
+
+    def saw(self, seen: LinesSeen, line: int) -> None:
+        """Take note of what was found in a chunk of this file's records where they were
+        scored (in file order): new columns are warned about, identifying values kept."""
+        plan = self._plan_seen
+        assert plan is not None
+        if seen.new_keys:
+            already = len(plan.unknown)
+            refused = plan.resolve(seen.new_keys)
+            if refused:  # refused where the records were made first; kept here for safety
+                raise IdentifyingColumnsError(self.source, refused, line)
+            self._warn_columns(plan, already)
+        merge_findings(self.findings, seen.findings)
+
+    def finish(self) -> None:
+        """At the end of the run's reading of this file: refuse it if identifying values were
+        found where its records were scored; the warnings of a file without any intake."""
+        if self.findings:
+            raise IdentifyingValuesError(self.source, self.findings.values())
+        if self._plan_seen is not None:
+            self._warn_not_found(self._plan_seen)
+        if self.records == 0 and not self.empty_warned:
+            self.empty_warned = True
+            self._warn("no intakes: a header and no rows" if self.format in ("csv", "parquet") and self.size
+                       else "no intakes: an empty array" if self.format == "json" and self.size
+                       else "no intakes: the file is empty")
 
     def position(self) -> int:
         if self._parquet is not None:
@@ -231,78 +331,27 @@ class IntakeReader:
         except (OSError, ValueError):
             return 0
 
-    def line_chunks(self, size: int) -> Iterator[JsonLines]:
-        """The non-blank lines of a JSONL input as read, `size` at a time (see JsonLines)."""
-        raw = self._open_raw()
-        self._raw = raw
-        self._plan_seen = self._plan()
-        self._replaced_at = 0
-        try:
-            lines: list[tuple[int, bytes]] = []
-            for number, line in enumerate(raw, 1):
-                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                    line = line[3:]
-                if line.isspace() or not line:
-                    continue
-                lines.append((number, line))
-                if len(lines) >= size:
-                    yield JsonLines(self.drop_columns, lines)
-                    lines = []
-            if lines:
-                yield JsonLines(self.drop_columns, lines)
-        finally:
-            if not self.is_stdin:
-                raw.close()
-
-    def saw(self, seen: LinesSeen, line: int) -> None:
-        """Take note of what a worker found in a chunk of this file's lines (in file order)."""
-        plan = self._plan_seen
-        if seen.new_keys:
-            already = len(plan.unknown)
-            refused = plan.resolve(seen.new_keys)
-            if refused:  # the worker refuses first; kept here for safety
-                raise IdentifyingColumnsError(self.source, refused, line)
-            self._warn_columns(plan, already)
-        if seen.replaced_at and not self._replaced_at:
-            self._replaced_at = seen.replaced_at
-
-    def finish(self) -> None:
-        """The warnings of a file once all its records are scored: for JSON lines read with
-        line_chunks, and for a file without any intake."""
-        if hasattr(self, "_plan_seen"):
-            self._warn_not_found(self._plan_seen, self._plan_seen.fields)
-            if self._replaced_at:
-                self._warn(f"bytes that are not UTF-8 were replaced (first at line {self._replaced_at})")
-        if self.records == 0 and not self.empty_warned:
-            self.empty_warned = True
-            self._warn("no intakes: a header and no rows" if self.format in ("csv", "parquet") and self.size
-                       else "no intakes: the file is empty")
-
     def __iter__(self) -> Iterator[Record]:
         if self.format == "parquet":
-            from .arrow import rows
-            for chunk in self.arrow_chunks(1000):
-                for line, fields, _ in rows(chunk):
-                    yield Record(self.source, line, fields)
+            yield from self._read_parquet()
             return
-        with self._open() as text:
-            if self.format == "csv":
-                yield from self._read_csv(text)
-            elif self.format == "jsonl":
-                yield from self._read_jsonl(text)
-            else:
-                yield from self._read_json(text)
+        plan = self._plan()
+        with self._open(binary=self.format == "json") as stream:
+            read = {"csv": self._read_csv, "jsonl": self._read_jsonl, "json": self._read_json}[self.format]
+            records = read(stream, plan)
+            for record in records:
+                if plan.findings:
+                    break  # never hand on a record with identifying values; check the rest
+                yield record
+            if plan.findings:
+                for _ in records:
+                    pass
+                raise IdentifyingValuesError(self.source, plan.findings.values())
+        self._warn_not_found(plan)
 
     # -- opening
 
-    def _open(self) -> io.TextIOWrapper:
-        raw = self._open_raw()
-        self._raw = raw
-        # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
-        return _Text(raw, encoding="utf-8-sig", errors="replace", newline="" if self.format == "csv" else None,
-                     close_raw=not self.is_stdin)
-
-    def _open_raw(self) -> IO[bytes]:
+    def _open(self, binary: bool = False) -> Any:
         if self.is_stdin:
             raw = self._stdin or sys.stdin.buffer
         else:
@@ -310,11 +359,26 @@ class IntakeReader:
                 raw = open(self.path, "rb")
             except OSError as exc:
                 raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
-            start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-            if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
-                raw.close()
-                raise InputError(self.source, "the file is UTF-16; save it as UTF-8 (\"CSV UTF-8\" in a spreadsheet)")
-        return raw
+        encoding = "utf-8-sig"
+        if hasattr(raw, "peek"):
+            start = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+            reason = sniff_text(start)
+            if reason is not None:
+                if not self.is_stdin:
+                    raw.close()
+                raise InputError(self.source, reason)
+            if not binary:
+                # The byte-order mark is skipped here: utf-8-sig's decoder would hold back (and
+                # at the end drop) a last line that merely starts like one.
+                if start.startswith(b"\xef\xbb\xbf"):
+                    raw.read(3)
+                encoding = "utf-8"
+        self._raw = raw
+        if binary:
+            return raw if not self.is_stdin else _Unclosing(raw)
+        # Bytes that are not UTF-8 become U+FFFD (the value is then reported as not allowed).
+        return _Text(raw, encoding=encoding, errors="replace", newline="" if self.format == "csv" else None,
+                     close_raw=not self.is_stdin)
 
     def _plan(self) -> ColumnPlan:
         return ColumnPlan.for_rulebase(self.rulebase, self.drop_columns)
@@ -332,24 +396,27 @@ class IntakeReader:
             more = len(new) - len(shown)
             names = ", ".join(repr(c) for c in shown) + (f" and {more} more" if more else "")
             plural = "s" if len(new) > 1 else ""
-            self._warn(f"unknown column{plural} {names} ignored (not an intake field)")
+            self._warn(f"unknown column{plural} {names} not used (each value is checked for identifying "
+                       "data; drop the column with --drop-columns)")
         return len(plan.unknown)
 
-    def _warn_not_found(self, plan: ColumnPlan, columns: Iterable[str]) -> None:
-        present = {normalise_column(c) for c in columns}
+    def _warn_not_found(self, plan: ColumnPlan) -> None:
+        present = {normalise_column(c) for c in plan.fields}
         missing = [d for d in self.drop_columns if normalise_column(d) not in present]
         if missing:
             self._warn(f"--drop-columns {', '.join(repr(m) for m in missing)}: no such column")
 
     # -- CSV
 
-    def _csv_header(self, lines: "_CsvLines") -> tuple[list[str], list[tuple[int, str]], ColumnPlan]:
-        """(column names, [(cell index, field)] of the columns used, the plan); raises for
-        identifying columns and for a header that cannot be used."""
-        plan = self._plan()
-        header = lines.header()
-        if header is None:
-            return [], [], plan
+    def _csv_header(self, records: "_CsvRecords", plan: ColumnPlan) -> tuple[list[str], list[tuple[int, str]]]:
+        """(column names, [(cell index, field)] of the columns used); raises for identifying
+        columns and for a header that cannot be used."""
+        first = next(iter(records), None)
+        if first is None:
+            return [], []
+        number, header = first
+        if isinstance(header, str):
+            raise InputError(self.source, f"the header row (line {number}) cannot be read: {header}")
         if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
             sep = "semicolons" if ";" in header[0] else "tabs"
             raise InputError(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
@@ -359,6 +426,7 @@ class IntakeReader:
                 names[i] = f"(column {i + 1}, no name)"
                 plan.fields[names[i]] = None
                 plan.unknown.append(names[i])
+                plan.scan[names[i]] = (True, False)
         refused = plan.resolve(names)
         if refused:
             raise IdentifyingColumnsError(self.source, refused)
@@ -369,44 +437,50 @@ class IntakeReader:
                 if target in seen:
                     raise InputError(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
                 seen[target] = name
-        return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None], plan
+        if not any(t in self.rulebase.questions for t in seen):
+            raise InputError(self.source, "no column of the header row is an intake field: is it the header "
+                                          "of an intake file (see `supplycheck rules fields`)?")
+        return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None]
 
-    def _read_csv(self, text: io.TextIOWrapper) -> Iterator[Record]:
-        lines = _CsvLines(text, self.source)
-        names, used, plan = self._csv_header(lines)
+    def _read_csv(self, text: io.TextIOWrapper, plan: ColumnPlan) -> Iterator[Record]:
+        records = _CsvRecords(text, self.source)
+        names, used = self._csv_header(records, plan)
         if not names:
             self.empty_warned = True
             self._warn("empty file (no header row)")
             return
         self._warn_columns(plan, 0)
-        self._warn_not_found(plan, names)
         width = len(names)
+        scanned = [(i, name) for i, name in enumerate(names) if name in plan.scan]
         source = self.source
-        id_at = next((i for i, name in used if name == ID_FIELD), None)
-        for line, cells in lines.records(width):
-            if cells is None or isinstance(cells, str):
-                # The cells before an unbalanced quote are still read as they were meant.
-                before = getattr(cells, "cells_before", [])
-                readable = before[id_at].strip() or None if id_at is not None and id_at < len(before) else None
-                yield Record(source, line, None, ParseProblem(source, line, cells or "cannot be parsed", readable))
+        check = plan.check_value
+        id_first = bool(used) and used[0] == (0, ID_FIELD)
+        for line, cells in records.rows(width):
+            if isinstance(cells, str):  # a record that cannot be parsed: no cell of it is sure, so no id
+                yield Record(source, line, None, ParseProblem(source, line, cells))
                 continue
             if len(cells) != width:
                 if not fits(cells, width):
                     reason = f"{len(cells)} cells where the header has {width}"
                     # A cell missing or extra may shift the cells after it: only a first-column id is sure.
-                    readable = cells[0].strip() or None if id_at == 0 and cells else None
-                    yield Record(source, line, None, ParseProblem(source, line, reason, readable))
+                    known = _checked_id(plan, names[0], cells[0].strip(), line) if id_first and cells else None
+                    yield Record(source, line, None, ParseProblem(source, line, reason, known))
                     continue
                 cells = cells[:width]
-            yield Record(source, line, {name: cells[i] for i, name in used if cells[i]})
-        if lines.replaced_at:
-            self._warn(f"bytes that are not UTF-8 were replaced (first at line {lines.replaced_at})")
+            if not all_plain(cells):
+                for i, name in scanned:
+                    if cells[i]:
+                        check(name, cells[i], line)
+            # NaN (pandas' and numpy's "missing") is "not known", as a JSON NaN is.
+            yield Record(source, line, {field: cells[i] for i, field in used
+                                        if cells[i] and cells[i].strip().lower() != "nan"})
+        if records.replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {records.replaced_at})")
 
     # -- JSON lines / JSON array
 
-    def _check_keys(self, plan: ColumnPlan, record: dict, line: int, *, warn: bool = True) -> dict:
-        """The record with only intake fields (renamed to their field names); raises for
-        identifying keys that are not dropped."""
+    def _fields(self, plan: ColumnPlan, record: dict, line: int, *, warn: bool = True) -> dict:
+        """The record with only intake fields (see plan_fields), unknown columns warned about."""
         seen_unknown = len(plan.unknown)
         out = plan_fields(plan, self.source, record, line)
         if warn and len(plan.unknown) > seen_unknown:
@@ -415,39 +489,155 @@ class IntakeReader:
 
     def _object(self, plan: ColumnPlan, value: Any, line: int) -> Record:
         if isinstance(value, dict):
-            return Record(self.source, line, self._check_keys(plan, value, line))
+            return Record(self.source, line, self._fields(plan, value, line))
         return object_record(plan, self.source, value, line)
 
-    def _read_jsonl(self, text: io.TextIOWrapper) -> Iterator[Record]:
-        plan = self._plan()
+    def _read_jsonl(self, text: io.TextIOWrapper, plan: ColumnPlan) -> Iterator[Record]:
         replaced_at = 0
-        for number, line in enumerate(text, 1):
-            if not line.strip():
-                continue
-            if not replaced_at and "\ufffd" in line:
-                replaced_at = number
+        for number, line in _lines(text):
+            if line is not None:
+                if not line.strip():
+                    continue
+                if not replaced_at and "\ufffd" in line:
+                    replaced_at = number
             unknown = len(plan.unknown)
             record = json_line_record(plan, self.source, number, line)
             if len(plan.unknown) > unknown:
                 self._warn_columns(plan, unknown)
             yield record
-        self._warn_not_found(plan, plan.fields)
         if replaced_at:
             self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
 
-    def _read_json(self, text: io.TextIOWrapper) -> Iterator[Record]:
-        plan = self._plan()
-        for line, value in _JsonArray(text, self.source):
-            if isinstance(value, ParseProblem):
-                yield Record(self.source, line, None, value)
+    def _read_parquet(self) -> Iterator[Record]:
+        from .arrow import rows
+        for chunk in self.arrow_chunks(1000):
+            records, seen = rows(self._plan_seen, self.source, chunk)
+            self.saw(seen, chunk.first_row)
+            if not self.findings:  # never hand on a record with identifying values; check the rest
+                yield from records
+        if self.findings:
+            raise IdentifyingValuesError(self.source, self.findings.values())
+        self._warn_not_found(self._plan_seen)
+
+    def _read_json(self, raw: IO[bytes], plan: ColumnPlan) -> Iterator[Record]:
+        """The items of a JSON array, streamed (ijson's events), numbered from 1. A syntax error
+        makes the rest of the array unreadable: the file is refused (JSON Lines, one intake a
+        line, recovers per line). An item nested too deeply or too big is an error record."""
+        stream = _DigitRunsCapped(raw)
+        first = stream.first_byte()
+        if first == b"":
+            self.empty_warned = True
+            self._warn("empty file (no JSON array)")
+            return
+        if first != b"[":
+            raise InputError(self.source, "expected a JSON array of intake objects "
+                                          "(for one object a line, name the file .jsonl)")
+        number = 0
+        items = _json_items(ijson.basic_parse(stream, use_float=False))
+        while True:
+            try:
+                value, reason = next(items)
+            except StopIteration:
+                return
+            except ijson.JSONError as exc:
+                message = str(exc).splitlines()[0] if str(exc) else "syntax error"  # never the text itself
+                raise InputError(self.source, f"not valid JSON after item {number}: {message}. A JSON "
+                                              "array cannot be read past an error; fix it, or use JSON Lines "
+                                              "(one intake a line)") from None
+            number += 1
+            if reason is not None:
+                yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
             else:
-                yield self._object(plan, value, line)
-        self._warn_not_found(plan, plan.fields)
+                yield self._object(plan, value, number)
+
+
+MAX_DEPTH = 16  # an intake is two levels deep; anything far deeper is refused per item
+_OPEN = {"start_map": dict, "start_array": list}
+_CLOSE = ("end_map", "end_array")
+
+
+def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[Any, str | None]]:
+    """The items of a top-level JSON array from ijson's basic events, as (value, None) or
+    (None, why it is not used). Built here rather than by ijson.items, to bound the depth (a
+    deeply nested item would exhaust the stack) and the size of each item, and to give numbers
+    as json.loads does (int, or float rather than Decimal)."""
+    next(events)  # the array's start (checked by the caller)
+    for event, value in events:
+        if event == "end_array":
+            for _ in events:  # anything after the array is a syntax error too
+                pass
+            return
+        if event in _OPEN:
+            yield _json_item(events, _OPEN[event]())
+        else:
+            yield (float(value) if isinstance(value, Decimal) else value), None
+
+
+def _json_item(events: Iterator[tuple[str, Any]], root: Any) -> tuple[Any, str | None]:
+    stack: list[Any] = [root]
+    key: list[Any] = [None]
+    size = 2
+    problem: str | None = None
+    level = 1
+    for event, value in events:
+        if event in _OPEN:
+            level += 1
+            if problem is None and level > MAX_DEPTH:
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+            if problem is None:
+                child = _OPEN[event]()
+                _put(stack[-1], key[-1], child)
+                stack.append(child)
+                key.append(None)
+            continue
+        if event in _CLOSE:
+            level -= 1
+            if problem is None:
+                stack.pop()
+                key.pop()
+            if level == 0:
+                return (root, None) if problem is None else (None, problem)
+            continue
+        if problem is not None:
+            continue
+        if event == "map_key":
+            key[-1] = value
+            size += len(value) + 4
+            continue
+        if isinstance(value, Decimal):
+            value = float(value)
+        size += len(value) + 3 if isinstance(value, str) else 8
+        _put(stack[-1], key[-1], value)
+        if size > MAX_RECORD_CHARS:
+            problem = too_long(size)
+    return None, "the array ends inside this item"
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether a parsed JSON value nests more than MAX_DEPTH levels (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _put(container: Any, key: Any, value: Any) -> None:
+    if isinstance(container, dict):
+        container[key] = value
+    else:
+        container.append(value)
 
 
 def read_intakes(path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
                  on_warning: Callable[[str], None] | None = None) -> Iterator[Record]:
-    """The records of one input file, in order (see IntakeReader)."""
+    """The records of one input file, in order (see IntakeReader). Raises
+    IdentifyingValuesError at the end when a value looks identifying."""
     reader = IntakeReader(path, rulebase, drop_columns=drop_columns, on_warning=on_warning)
     reader.check()
     return iter(reader)
@@ -469,213 +659,187 @@ class _Text(io.TextIOWrapper):
             self.detach()
 
 
+class _Unclosing:
+    """Standard input as a context manager that is not closed."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+
+    def __enter__(self) -> IO[bytes]:
+        return self.raw
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def _lines(text: IO[str]) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) with bounded memory: a line over MAX_RECORD_CHARS is skipped to its
+    end and given as None."""
+    number = 0
+    while True:
+        line = text.readline(MAX_RECORD_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
+            while (rest := text.readline(MAX_RECORD_CHARS)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield number, None
+            continue
+        yield number, line
+
+
+_DIGITS = b"0123456789"
+_LONG_DIGITS = re.compile(rb"\d{4001,}")
+
+
+class _DigitRunsCapped:
+    """A binary stream in which every run of more than 4,000 digits is cut to 4,000.
+
+    ijson's C backend crashes the process on an integer Python will not convert (over 4,300
+    digits). No intake value is near 4,000 digits, in a number or in text: cutting such a run
+    never changes whether a record is valid, only a value that is never shown."""
+
+    KEEP = 4000
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.run = 0  # digits at the end of what was returned so far
+        self.head = b""
+
+    def first_byte(self) -> bytes:
+        """The first byte that is not blank (kept for the next read), or b"" at the end."""
+        while True:
+            chunk = self.raw.read(SNIFF_BYTES)
+            if not chunk:
+                return b""
+            chunk = chunk.lstrip(b" \t\r\n") if not self.head else chunk
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:].lstrip(b" \t\r\n")
+            if chunk:
+                self.head = chunk
+                return chunk[:1]
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        while True:
+            if self.head:
+                data, self.head = self.head, b""
+            else:
+                data = self.raw.read(size)
+            if not data:
+                return data
+            if self.run:
+                rest = data.lstrip(_DIGITS)
+                lead = len(data) - len(rest)
+                keep = max(0, self.KEEP - self.run)
+                self.run += lead
+                data = data[:min(lead, keep)] + rest
+                if not rest:
+                    if data:
+                        return data
+                    continue
+                self.run = 0
+            data = _LONG_DIGITS.sub(lambda m: m.group()[:self.KEEP], data)
+            self.run = len(data) - len(data.rstrip(_DIGITS))
+            return data
+
+
 def fits(cells: list[str], width: int) -> bool:
     """A row of the header's width; trailing empty cells (as some spreadsheets write) are fine."""
     return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
 
 
-class _Unreadable(str):
-    """Why a CSV line cannot be read, with the cells before the problem (`cells_before`)."""
+class _CsvRecords:
+    """CSV records with the line each starts on, by the csv module's own record boundaries (a
+    quoted cell may hold line breaks). A record that spans lines but does not make a row of the
+    header's width (a stray quote) spoils only its first line: reading resumes at the next."""
 
-    cells_before: list[str]
-
-
-class _Feed:
-    """An iterator that csv.reader pulls one logical line from at a time; it may run dry and
-    be refilled, so one reader parses a whole file line by line under our control."""
-
-    def __init__(self) -> None:
-        self.items: deque[str] = deque()
-
-    def __iter__(self) -> "_Feed":
-        return self
-
-    def __next__(self) -> str:
-        if self.items:
-            return self.items.popleft()
-        raise StopIteration
-
-
-class _CsvLines:
-    """CSV records with the line each starts on. A quoted cell may span lines; an unbalanced
-    quote spoils only its own line (it never swallows the rest of the file)."""
-
-    MAX_SPAN = 50  # physical lines one record may span
-
-    def __init__(self, text: Iterable[str], source: str):
-        self.lines = iter(text)
-        self.source = source
-        self.number = 0
-        self.pushed: deque[tuple[int, str]] = deque()
-        self.feed = _Feed()
-        self.reader = csv.reader(self.feed)
-        self.replaced_at = 0
-
-    def _next_line(self) -> tuple[int, str] | None:
-        if self.pushed:
-            return self.pushed.popleft()
-        line = next(self.lines, None)
-        if line is None:
-            return None
-        self.number += 1
-        if not self.replaced_at and "\ufffd" in line:
-            self.replaced_at = self.number
-        return self.number, line
-
-    def _parse(self, text: str) -> list[str] | None:
-        self.feed.items.append(text)
-        try:
-            return next(self.reader)
-        except (csv.Error, StopIteration):
-            self.feed.items.clear()
-            return None
-
-    def _is_record(self, line: str, width: int) -> bool:
-        """Whether a line is a whole record by itself (then it does not continue a quoted cell
-        of the line before, whose quote is a stray one)."""
-        cells = self._parse(line)
-        return cells is not None and fits(cells, width)
-
-    def header(self) -> list[str] | None:
-        for _, cells in self.records(None):
-            return cells if isinstance(cells, list) else None
-        return None
-
-    def records(self, width: int | None) -> Iterator[tuple[int, list[str] | str | None]]:
-        """(line, cells), or (line, reason) for a line that cannot be parsed."""
-        while (item := self._next_line()) is not None:
-            number, line = item
-            if not line.strip():
-                continue
-            if '"' not in line or line.count('"') % 2 == 0:
-                yield number, self._parse(line)
-                continue
-            # An odd number of quotes: a quoted cell that goes on over the next lines, or a
-            # stray quote. Join lines until the quotes balance; keep the join only if it gives
-            # a well-formed record of the right width.
-            taken: list[tuple[int, str]] = [item]
-            quotes = line.count('"')
-            while quotes % 2 and len(taken) < self.MAX_SPAN:
-                following = self._next_line()
-                if following is None:
-                    break
-                taken.append(following)
-                quotes += following[1].count('"')
-            if quotes % 2 == 0 and len(taken) > 1:
-                cells = self._parse("".join(t[1] for t in taken))
-                if cells is not None and (width is None or (
-                        fits(cells, width) and not any(self._is_record(t[1], width) for t in taken[1:]))):
-                    yield number, cells
-                    continue
-            self.pushed.extendleft(reversed(taken[1:]))
-            cells = self._parse(line)
-            if cells is not None and width is not None and fits(cells, width):
-                yield number, cells  # a literal quote inside an unquoted cell: the value decides
-            else:
-                reason = _Unreadable("unbalanced quote (a quoted cell is not closed)")
-                reason.cells_before = self._parse(line[:line.index('"')]) or [] if '"' in line else []
-                reason.cells_before = reason.cells_before[:-1]  # the last one holds the quote
-                yield number, reason
-
-
-class _JsonArray:
-    """Objects of a JSON array, read incrementally: (line, value) or (line, ParseProblem).
-    After a broken element, reading resumes at the next element that starts with `{`."""
-
-    CHUNK = 1 << 16  # an element must fit in this many characters
-    _WS = re.compile(r"\s*")
-    _NEXT = re.compile(r",\s*(?=\{)|\]")
+    MAX_SPAN = 100  # physical lines one record may span
 
     def __init__(self, text: IO[str], source: str):
-        self.text = text
+        self.lines = _lines(text)
         self.source = source
-        self.decoder = json.JSONDecoder()
-        self.buf = ""
-        self.pos = 0
-        self.mark = 0  # a position in buf whose line number is known ...
-        self.mark_line = 1  # ... and that line number
-        self.eof = False
+        self.pushed: deque[tuple[int, str | None]] = deque()
+        self.taken: list[tuple[int, str | None]] = []
+        self.replaced_at = 0
+        self.reader = self._reader()
 
-    def _more(self) -> bool:
-        """Read another chunk; the buffer is shifted so that self.pos becomes 0."""
-        if self.eof:
-            return False
-        chunk = self.text.read(self.CHUNK)
-        if not chunk:
-            self.eof = True
-            return False
-        self._line_at(self.pos)
-        self.buf = self.buf[self.pos:] + chunk
-        self.pos = self.mark = 0
-        return True
+    def _reader(self) -> Any:
+        return csv.reader(self._feed(), strict=True)
 
-    def _line_at(self, pos: int) -> int:
-        self.mark_line += self.buf.count("\n", self.mark, pos)
-        self.mark = pos
-        return self.mark_line
+    def _next_line(self) -> tuple[int, str | None] | None:
+        if self.pushed:
+            return self.pushed.popleft()
+        item = next(self.lines, None)
+        if item is not None and not self.replaced_at and item[1] and "\ufffd" in item[1]:
+            self.replaced_at = item[0]
+        return item
 
-    def _skip_ws(self) -> str:
-        """The next non-blank character ('' at the end), with self.pos on it."""
+    def _feed(self) -> Iterator[str]:
+        """Lines for csv.reader: it pulls a further one only while a quoted cell is open."""
         while True:
-            self.pos = self._WS.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._more():
-                return ""
+            if len(self.taken) >= self.MAX_SPAN:
+                return
+            item = self._next_line()
+            if item is None or item[1] is None:
+                if item is not None:
+                    self.pushed.appendleft(item)
+                return
+            self.taken.append(item)
+            yield item[1]
 
-    def _problem(self, reason: str) -> tuple[int, ParseProblem]:
-        line = self._line_at(self.pos)
-        return line, ParseProblem(self.source, line, reason)
+    def __iter__(self) -> Iterator[tuple[int, list[str] | str]]:
+        return self.rows(None)
 
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
-        first = self._skip_ws()
-        if first == "":
-            return
-        if first != "[":
-            raise InputError(self.source, "expected a JSON array of intake objects "
-                                          "(for one object a line, name the file .jsonl)")
-        self.pos += 1
-        expect_value = True
+    def rows(self, width: int | None) -> Iterator[tuple[int, list[str] | str]]:
+        """(line, cells), or (line, reason) for a record that cannot be read."""
         while True:
-            ch = self._skip_ws()
-            if ch == "":
-                yield self._problem("the array is not closed with ]")
+            self.taken = []
+            item = self._next_line()
+            if item is None:
                 return
-            if ch == "]":
-                return
-            if not expect_value and ch != "{":  # a missing comma between objects is forgiven
-                if ch == ",":
-                    self.pos += 1
-                    expect_value = True
-                else:
-                    yield self._problem("expected ',' or ']' after an intake")
-                    self._resync(self.pos + 1)
+            number, line = item
+            if line is None:
+                yield number, too_long(MAX_RECORD_CHARS)
                 continue
-            line = self._line_at(self.pos)
-            while True:
-                try:
-                    value, end = self.decoder.raw_decode(self.buf, self.pos)
-                except json.JSONDecodeError as exc:
-                    if len(self.buf) - self.pos < self.CHUNK and self._more():
-                        continue
-                    yield line, ParseProblem(self.source, line, f"not valid JSON ({exc.msg})")
-                    self._resync(self.pos + 1)
-                    expect_value = True
-                else:
-                    yield line, value
-                    self.pos = end
-                    expect_value = False
-                break
+            if not line.strip():
+                continue
+            self.pushed.appendleft(item)
+            try:
+                cells = next(self.reader)
+                error = None
+            except StopIteration:
+                cells, error = None, UNBALANCED
+            except csv.Error as exc:
+                cells, error = None, _csv_reason(str(exc))
+            if error is None and cells is not None and (len(self.taken) == 1 or width is None or (
+                    fits(cells, width) and not self._swallows_a_row(width))):
+                yield number, cells
+                continue
+            if error is None:
+                error = UNBALANCED
+            # Give back every line but the first: the next record starts on the next line.
+            self.pushed.extendleft(reversed(self.taken[1:]))
+            self.reader = self._reader()
+            yield number, error
 
-    def _resync(self, pos: int) -> None:
-        """Move to the next element that starts with `{`, or onto the closing `]`."""
-        self.pos = pos
-        while True:
-            m = self._NEXT.search(self.buf, self.pos)
-            if m:
-                self.pos = m.end() if m.group() != "]" else m.start()
-                return
-            self.pos = max(self.pos, len(self.buf) - 256)  # a ',' and blanks may end the chunk
-            if not self._more():
-                self.pos = len(self.buf)
-                return
+
+    def _swallows_a_row(self, width: int) -> bool:
+        """Whether a record spanning lines has, between its first and last line, a line with no
+        quote that is a whole row by itself: then the first line's quote is a stray one."""
+        return any(line is not None and '"' not in line and fits(line.rstrip("\r\n").split(","), width)
+                   for _, line in self.taken[1:-1])
+
+
+def _csv_reason(message: str) -> str:
+    if "field larger" in message:
+        return f"a cell over the limit of {MAX_RECORD_CHARS:,} characters"
+    if "NUL" in message:
+        return "a NUL byte (binary data)"
+    if "unexpected end of data" in message:
+        return UNBALANCED
+    if "expected after" in message:
+        return "a quote in the middle of a quoted cell (write it as two quotes)"
+    return "cannot be parsed as CSV"

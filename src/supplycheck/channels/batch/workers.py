@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,17 +27,44 @@ _worker_error: Exception | None = None
 _inherited: Scorer | None = None  # the caller's scorer, ready, in a worker started by fork
 
 
-def _init_worker(rules_dir: str, content_hash: str) -> None:
-    """Once per worker process: ignore Ctrl-C (the main process stops the run), take the
-    caller's rule base (with its compiled ruleset and validator) when forked from it, else
-    load it and check it is the one the run started with."""
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the main process ends, even by `kill -9` (which leaves it no
+    chance to stop its workers): Linux delivers SIGKILL on the parent's death; elsewhere a
+    thread watches the parent's process id."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _init_worker(rules_dir: str, content_hash: str, lang: str, parent: int) -> None:
+    """Once per worker process: end with the main process, ignore Ctrl-C (the main process
+    stops the run), take the caller's rule base (with its compiled ruleset and validator) when
+    forked from it, else load it and check it is the one the run started with."""
     global _worker, _worker_error
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        if _inherited is not None and _inherited.rulebase.content_hash == content_hash:
+        if (_inherited is not None and _inherited.rulebase.content_hash == content_hash
+                and _inherited.rulebase.lang == lang):
             _worker = _inherited
         else:
-            rulebase = load_rulebase(rules_dir)
+            rulebase = load_rulebase(rules_dir, lang=lang)  # the run's language, for `text` fields
             if rulebase.content_hash != content_hash:
                 raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
             _worker = Scorer(rulebase)
@@ -57,7 +85,7 @@ def _score_chunk(fmt: str, source: str, items: Any, with_source: bool) -> tuple[
 def _mp_context() -> multiprocessing.context.BaseContext:
     """`fork` where there is one: workers start at once and never re-run the caller's main
     module (spawn would, from a script without a `__main__` guard or from standard input).
-    Workers are started before this module starts any thread, and each loads its own rule base."""
+    Workers are started before this module starts any thread, and take the caller's rule base."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -123,7 +151,8 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fm
     local = _inherited = Scorer(rulebase).warm()  # compiled once, here, and inherited by forked workers
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
-        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash))
+        initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash, rulebase.lang,
+                                            os.getpid()))
     try:
         pending: deque[tuple[Any, int, Future]] = deque()
 
@@ -146,8 +175,13 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fm
             yield (tag, n, *future.result())
     except BrokenProcessPool as exc:
         raise SupplycheckError(f"a worker process stopped unexpectedly ({exc}); no output was written") from None
-    finally:
+    except KeyboardInterrupt:
         executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        # Waiting (for at most the chunks in flight) lets the pool close its pipes before the
+        # interpreter's exit hook uses them: no "Exception ignored" noise on a failed write.
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, Any]], *,

@@ -1,13 +1,14 @@
-"""Writers: JSONL and CSV results, written atomically."""
+"""Writers: JSONL, CSV and Parquet results, written atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 from pathlib import Path
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any, Mapping
 
 import orjson
 
@@ -17,7 +18,7 @@ from .problems import OUTPUT_FORMATS, STDIN
 CSV_COLUMNS = (
     "id", "status", "urgency", "supply_picture", "red_flags", "primary_factors",
     "secondary_factors", "factor_evidence", "perceived_signs", "referrals", "referral_reasons",
-    "next_steps", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
+    "next_steps", "safety_net", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
     "rulebase.hash",
 )
 SOURCE_COLUMNS = ("source.file", "source.line")  # with --with-source
@@ -53,7 +54,7 @@ def result_json_schema(codes: Any = None) -> dict[str, Any]:
     scored = {
         "type": "object", "additionalProperties": False,
         "required": ["id", "status", "urgency", "supply_picture", "red_flags", "factors", "perceived_signs",
-                     "referrals", "next_steps", "rulebase"],
+                     "referrals", "next_steps", "rulebase", "safety_net"],
         "properties": {
             "id": {"type": ["string", "null"]},
             "status": {"const": "scored"},
@@ -73,6 +74,11 @@ def result_json_schema(codes: Any = None) -> dict[str, Any]:
                 "properties": {"code": {"type": "string", **({"enum": sorted(codes.next_steps)} if codes else {})},
                                "text": strings}}},
             "rulebase": ref,
+            "safety_net": {"type": "array", "description": "signs to call now or get same-day help for (contract 1.1)",
+                           "items": {
+                "type": "object", "required": ["code", "text"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", **({"enum": sorted(codes.safety_net)} if codes else {})},
+                               "text": strings}}},
             "source": source,
         },
     }
@@ -117,6 +123,7 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
         "referrals": ";".join(f"{r['to']}:{r['urgency']}" for r in referrals),
         "referral_reasons": ";".join(f"{r['to']}:{','.join(r['reasons'])}" for r in referrals),
         "next_steps": ";".join(s["code"] for s in result.get("next_steps") or ()),
+        "safety_net": ";".join(s["code"] for s in result.get("safety_net") or ()),
         "error_fields": ";".join(e["field"] for e in errors),
         "error_messages": " | ".join(e["message"] for e in errors),
         "rulebase.name": ref.get("name", ""),
@@ -150,12 +157,16 @@ class OutputError(SupplycheckError):
     """The output cannot be written where asked (unknown format, missing folder, an input)."""
 
 
+class OutputFormatError(SupplycheckError):
+    """An output name whose format is not known (a usage error, not a failed write)."""
+
+
 def output_format(path: str | Path) -> str:
     if str(path) == STDIN:
         return "jsonl"
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise OutputError(f"{path}: unknown output format; use .jsonl, .csv or .parquet")
+        raise OutputFormatError(f"{path}: unknown output format; use .jsonl, .csv or .parquet")
     return fmt
 
 
@@ -168,11 +179,20 @@ class AtomicFile:
         self.path = Path(path)
         self.binary = binary
         self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self.file: IO[str] | None = None
+        self.file: IO[Any] | None = None
 
-    def __enter__(self) -> IO[str]:
+    def _remove_stale(self) -> None:
+        """Remove temporary files left by a run that was killed (kill -9 leaves no time to)."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
+            pid = stale.name[len(self.path.name) + 2:-len(".partial")]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+
+    def __enter__(self) -> IO[Any]:
         if not self.path.parent.is_dir():
             raise OutputError(f"{self.path}: the folder {str(self.path.parent)!r} does not exist")
+        self._remove_stale()
         try:
             fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         except OSError as exc:
@@ -199,14 +219,11 @@ class AtomicFile:
                     pass
 
 
-class _Unclosed:
-    """Standard output as a context manager that is flushed, never closed."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-
-    def __enter__(self) -> IO[str]:
-        return self.stream
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stream.flush()
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

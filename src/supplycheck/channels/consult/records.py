@@ -12,8 +12,10 @@ from typing import Any, Literal
 from ...core import interview
 from ...core.evaluate import evaluate
 from ...core.result import Explanation, Result
+from ...present.language import in_language, without_text
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import ReferralTarget, Urgency
+from ...present.completeness import Completeness, assess
 from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
 
 LetterFormat = Literal["html", "md", "json"]
@@ -40,14 +42,39 @@ class StaleResultError(StoreError):
 # --------------------------------------------------------------------------- scoring
 
 
-def score(rulebase: RuleBase, ref: str, answers: dict[str, Any]) -> Result:
+def score(rulebase: RuleBase, ref: str, answers: dict[str, Any], *, explain: bool = True) -> Result:
     """The result of the answers that apply (answers to questions skipped after a change left
     out), with the reference code as the contract's `id`."""
-    return evaluate(rulebase, {**interview.relevant_answers(rulebase, answers), "id": ref})
+    return evaluate(rulebase, {**interview.relevant_answers(rulebase, answers), "id": ref},
+                    explain=explain)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One saved record as a list shows it: scored now, finished or not, with what it covers."""
+
+    record: IntakeRecord
+    result: Result
+    completeness: Completeness
+
+
+def listing(store: Store, rulebase: RuleBase, kind: str | None = "intake") -> list[Listed]:
+    """Every saved record of `kind` (None: all), most recently changed first, each scored from
+    its answers with `rulebase`: a paused screening shows its emergency like a finished one."""
+    out = []
+    for record in store.list(kind):  # type: ignore[arg-type]
+        answers = store.answers(record.ref)
+        stored = store.latest_stored_result(record.ref)
+        if stored is not None and stored.rulebase_hash != rulebase.content_hash:
+            result = stored.result  # scored with another rule base: shown as `show` shows it
+        else:
+            result = score(rulebase, record.ref, answers, explain=False)
+        out.append(Listed(record, result, assess(rulebase, answers, finished=record.finished)))
+    return out
 
 
 def same_result(a: Result | None, b: Result | None) -> bool:
-    return a is not None and b is not None and a.model_dump(mode="json") == b.model_dump(mode="json")
+    return a is not None and b is not None and without_text(a) == without_text(b)  # in any language
 
 
 def refresh(store: Store, rulebase: RuleBase, ref: str) -> Result:
@@ -68,6 +95,7 @@ class Current:
     notes: dict[str | None, str]
     stored: StoredResult
     rulebase_changed: bool  # the stored result came from another rule base than the loaded one
+    completeness: Completeness
 
     @property
     def result(self) -> Result:
@@ -85,8 +113,9 @@ def current(store: Store, rulebase: RuleBase, ref: str) -> Current:
         refresh(store, rulebase, ref)
         stored = store.latest_stored_result(ref)
         assert stored is not None
-    return Current(store.require(ref), store.answers(ref), store.notes(ref), stored,
-                   stored.rulebase_hash != rulebase.content_hash)
+    record, answers = store.require(ref), store.answers(ref)
+    return Current(record, answers, store.notes(ref), stored, stored.rulebase_hash != rulebase.content_hash,
+                   assess(rulebase, answers, finished=record.finished))
 
 
 def check_codes(rulebase: RuleBase, ref: str, stored: StoredResult) -> None:
@@ -220,6 +249,7 @@ class LetterData:
     notes: dict[str | None, str]
     created_at: str
     letter_date: date = field(default_factory=date.today)
+    completeness: Completeness | None = None
 
 
 def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralTarget | str, *,
@@ -231,8 +261,8 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
     now = current(store, rulebase, ref)
     check_codes(rulebase, ref, now.stored)
     relevant = interview.relevant_answers(rulebase, now.answers)
-    data = LetterData(ref, target, now.result, relevant, now.notes, now.record.created_at,
-                      letter_date or date.today())
+    data = LetterData(ref, target, in_language(now.result, rulebase), relevant, now.notes, now.record.created_at,
+                      letter_date or date.today(), now.completeness)
     return data, now
 
 

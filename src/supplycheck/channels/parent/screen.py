@@ -22,9 +22,12 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ...core import interview
+from ...i18n import format_datetime, tr
 from ...present import summary as summary_mod
 from ...storage.atomic import write_atomic
-from ..ask import Action, ask
+from ...storage.store import Store
+from ..ask import Action, Interrupted, ask, choose, on_interrupt
+from ...present.completeness import questions_left
 from ...errors import FieldError, IntakeError, SupplycheckError
 from ...core.evaluate import evaluate
 from ...core.intake import parse_intake
@@ -52,7 +55,7 @@ class AnswersFileError(ScreenError):
 class SaveFormatError(ScreenError):
     def __init__(self, path: Path):
         self.path = path
-        super().__init__(f"{path}: cannot tell the format from the extension; use .md, .html or .json")
+        super().__init__(tr("{path}: cannot tell the format from the extension; use .md, .html or .json").format(path=path))
 
 
 class Ending(str, Enum):
@@ -71,6 +74,7 @@ class Terminal:
     input: Any = None
     output: Any = None
     today: date | None = None
+    command: str = "supplycheck screen"  # how this screening was started, with --db and --rules
 
     def prompt_kwargs(self) -> dict[str, Any]:
         return {"input": self.input, "output": self.output}
@@ -86,29 +90,45 @@ class Outcome:
 
 # ------------------------------------------------------------------ what is shown
 
+def _minutes(questions: int) -> int:
+    return max(1, round(questions * SECONDS_PER_QUESTION / 60))
+
+
 def welcome(rulebase: RuleBase) -> Panel:
-    n = len(interview.questions_to_ask(rulebase, {}))
-    minutes = max(2, round(n * SECONDS_PER_QUESTION / 60))
+    fewest, most = questions_left(rulebase, {})
     body = Text()
-    body.append("A few plain questions about your baby, feeding and you. At the end you get a "
+    body.append("Plain questions about your baby, feeding and you. At the end you get a "
                 "short summary: whether what you see is usually normal, what may be affecting "
                 "your milk supply, who to see and how soon.\n\n")
-    body.append(f"It takes about {minutes} minutes; many questions are skipped if they don't "
-                "apply. Your answers stay on this computer: nothing is sent anywhere.\n\n")
+    body.append(f"Between {fewest} and {most} questions, depending on your answers (about "
+                f"{_minutes(fewest)} to {_minutes(most)} minutes): questions that don't apply are "
+                "skipped. Your answers stay on this computer: nothing is sent anywhere.\n\n")
     body.append(rulebase.meta.disclaimer.parent.strip(), style="bold")
     body.append("\n\n")
-    body.append("Keys: ", style="bold")
-    body.append("↑ ↓ and Enter to choose · ← to go back · ? to explain a question · "
-                "Ctrl-C to pause (your answers are kept).")
-    return Panel(body, title=Text(" supplycheck: checking on your milk supply ", style="bold"),
+    body.append(tr("Keys: "), style="bold")
+    body.append(tr("↑ ↓ and Enter to choose · ← to go back · ? to explain a question · "
+                   "Ctrl-C to pause (your answers are kept)."))
+    return Panel(body, title=Text(tr(" supplycheck: checking on your milk supply "), style="bold"),
                  title_align="left", padding=(0, 1))
 
 
-def section_header(progress: interview.Progress) -> Rule:
-    left = progress.remaining
-    more = "last question" if left == 0 else f"about {left + 1} questions to go"
-    return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + more, "dim")),
+def to_go(left: tuple[int, int]) -> str:
+    """`12 questions to go`, or `12 to 20 questions to go` while skip logic may still cut some."""
+    fewest, most = left
+    if most <= 1:
+        return tr("last question")
+    return f"{most} questions to go" if fewest == most else f"{fewest} to {most} questions to go"
+
+
+def section_header(progress: interview.Progress, left: tuple[int, int]) -> Rule:
+    return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + to_go(left), "dim")),
                 align="left")
+
+
+def progress_mark(position: int, left: tuple[int, int]) -> str:
+    """`[3/41–57]`: this question's number, and how many there will be in all."""
+    fewest, most = (position - 1 + n for n in left)
+    return f"[{position}/{most}]" if fewest == most else f"[{position}/{fewest}–{most}]"
 
 
 def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary_mod.Summary:
@@ -169,7 +189,7 @@ def save_summary(path: Path, rulebase: RuleBase, result: Result) -> Path:
     try:
         write_atomic(path, text)
     except OSError as exc:
-        raise ScreenError(f"{path}: could not write the summary ({exc.strerror or exc})") from exc
+        raise ScreenError(tr("{path}: could not write the summary ({reason})").format(path=path, reason=exc.strerror or exc)) from exc
     return path
 
 
@@ -181,7 +201,7 @@ class Screening:
     flags already shown, and where it is saved."""
 
     rulebase: RuleBase
-    store: Any
+    store: Store
     ref: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
@@ -240,23 +260,7 @@ class Screening:
 
 def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, default: str | None = None) -> str | None:
     """A plain list prompt for the flow's own questions; None on Ctrl-C / Ctrl-D."""
-    import questionary
-    from questionary import Choice
-
-    from ..ask import _HELP, _QUIT, _keys, _run
-
-    while True:
-        prompt = questionary.select(message, choices=[Choice(label, value=value) for value, label in choices],
-                                    default=default, qmark="»", use_jk_keys=False, instruction=" ",
-                                    **term.prompt_kwargs())
-        try:
-            raw = _run(prompt, _keys(False))
-        except (KeyboardInterrupt, EOFError):
-            return None
-        if raw == _QUIT:
-            return None
-        if raw != _HELP:  # no help here: `?` just asks again
-            return raw
+    return choose(message, choices, default=default, **term.prompt_kwargs())
 
 
 def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool) -> Screening:
@@ -265,22 +269,24 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
     latest = store.latest_unfinished("screen")
     if latest is not None and not resume:
         record = store.get(latest)
-        when = _local_time(record.updated_at) if record else "earlier"
-        choice = _choose(f"You have an unfinished screening from {when}. Continue it?",
-                         [("resume", "Yes, continue where I left off"), ("new", "No, start a new one")], term)
+        when = _local_time(record.updated_at) if record else tr("earlier")
+        choice = _choose(tr("You have an unfinished screening from {when}. Continue it?").format(when=when),
+                         [("resume", tr("Yes, continue where I left off")), ("new", tr("No, start a new one"))], term)
         resume = choice != "new"
     if resume:
         if latest is None:
-            term.console.print("There is no unfinished screening to continue, so let's start a new one.\n")
+            term.console.print(Text(tr("There is no unfinished screening to continue in {path}, so let's start "
+                                       "a new one. (A screening saved elsewhere needs the same --db FILE it "
+                                       "was started with.)").format(path=store.path) + "\n"))
         else:
             screening = Screening(rulebase, store, latest, store.answers(latest), store.history(latest))
             stale = screening.drop_invalid_answers()
             if stale:
-                term.console.print(Text(f"{len(stale)} of your earlier answers no longer fit the questions "
-                                        "(they have been updated since); those questions will be asked again.",
+                term.console.print(Text(tr("{n} of your earlier answers no longer fit the questions "
+                                           "(they have been updated since); those questions will be asked again.").format(n=len(stale)),
                                         style="dim"))
             n = len(screening.answers)
-            term.console.print(Text(f"Welcome back. Continuing your screening ({n} answers so far).",
+            term.console.print(Text(tr("Welcome back. Continuing your screening ({n} answers so far).").format(n=n),
                                     style="bold"))
             result = screening.result()
             flags = screening.new_red_flags(result, settled_only=False)
@@ -292,7 +298,7 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
 
 def _local_time(iso: str) -> str:
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%d %b %Y, %H:%M")
+        return format_datetime(datetime.fromisoformat(iso).astimezone())
     except ValueError:
         return iso
 
@@ -310,12 +316,13 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
         if question is None:
             break
         progress = interview.progress(rulebase, screening.answers, question)
+        left = questions_left(rulebase, screening.answers)
         if progress.section.id != section:
             section = progress.section.id
             console.print()
-            console.print(section_header(progress))
+            console.print(section_header(progress, left))
         answer = ask(rulebase, interview.as_asked(rulebase, question, screening.answers), audience="parent", default=screening.defaults.get(question.id),
-                     allow_back=bool(screening.history), qmark=f"[{progress.position}/{progress.total}]",
+                     allow_back=bool(screening.history), qmark=progress_mark(len(screening.answers) + 1, left),
                      today=term.today, **term.prompt_kwargs())
         if answer.action is Action.back:
             screening.back()
@@ -323,15 +330,15 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             continue
         if answer.action is Action.quit:
             choice = _quit_choice(term, screening)
-            if choice == "continue":
+            if choice is Interrupted.resume:
                 section = None
                 continue
-            if choice == "discard":
+            if choice is Interrupted.delete:
                 if screening.ref is not None:
                     store.delete(screening.ref)
-                    console.print("\nYour answers have been deleted. Take care.")
+                    console.print("\n" + tr("Your answers have been deleted. Take care."))
                 else:
-                    console.print("\nStopped before the first answer: nothing was saved. Take care.")
+                    console.print("\n" + tr("Stopped before the first answer: nothing was saved. Take care."))
                 return Outcome(Ending.discarded, None)
             _paused_message(term, screening)
             return Outcome(Ending.paused, screening.ref)
@@ -345,10 +352,17 @@ def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False)
             if interview.next_question(rulebase, screening.answers) is None:
                 break  # nothing left to ask: straight to the summary
             # Stopping is the default: after a red flag, what to do matters more than more questions.
-            choice = _choose("Carry on with the questions?",
-                             [("stop", "No, stop here and show my summary"),
-                              ("continue", "Yes, carry on")], term, default="stop")
-            if choice is None:
+            choice = _choose(tr("Carry on with the questions?"),
+                             [("stop", tr("No, stop here and show my summary")),
+                              ("continue", tr("Yes, carry on"))], term, default="stop")
+            if choice is None:  # Ctrl-C: the same choice as at any question
+                choice = {Interrupted.resume: "continue", Interrupted.delete: "delete"}.get(
+                    _quit_choice(term, screening), "pause")
+            if choice == "delete":
+                store.delete(screening.ref)
+                console.print("\nYour answers have been deleted. Take care.")
+                return Outcome(Ending.discarded, None)
+            if choice == "pause":
                 _paused_message(term, screening)
                 return Outcome(Ending.paused, screening.ref)
             if choice == "stop":
@@ -373,25 +387,22 @@ def quiet_garbage_collector() -> None:
     gc.freeze()
 
 
-def _quit_choice(term: Terminal, screening: Screening) -> str:
+def _quit_choice(term: Terminal, screening: Screening) -> Interrupted:
+    """Ctrl-C: the one menu every prompt offers (nothing to save before the first answer)."""
     if not screening.answers:
-        return "discard"
-    term.console.print("\nYour answers so far are saved on this computer.")
-    choice = _choose("What would you like to do?",
-                     [("pause", "Save and quit (continue later)"),
-                      ("continue", "Keep going with the questions"),
-                      ("discard", "Quit and delete my answers")], term)
-    return choice or "pause"
+        return Interrupted.delete
+    term.console.print()
+    return on_interrupt("parent", **term.prompt_kwargs())
 
 
 def _paused_message(term: Terminal, screening: Screening) -> None:
-    term.console.print(Text.assemble("\nSaved. To continue later, run: ",
-                                     ("supplycheck screen --resume", "bold")))
+    term.console.print(Text.assemble("\n" + tr("Saved. To continue later, run: "),
+                                     (f"{term.command} --resume", "bold")))
     result = screening.result() if screening.answers else None
     if result is not None and result.status == "scored" and result.red_flags:
         # what to do and how soon, in the rule base's words: a pause must not bury it
         words = rulebase_urgency_text(screening.rulebase, result)
-        term.console.print(Text.assemble(("Before you go: ", "bold"), words))
+        term.console.print(Text.assemble((tr("Before you go: "), "bold"), words))
 
 
 def rulebase_urgency_text(rulebase: RuleBase, result: Result) -> str:
@@ -402,15 +413,15 @@ def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | 
     """Ask whether to keep the summary as a file, and where."""
     import questionary
 
-    kind = _choose("Save this summary as a file?",
-                   [("", "No, thanks"), (".html", "Yes, as a web page to print (.html)"),
-                    (".md", "Yes, as a text document (.md)"), (".json", "Yes, as data (.json)")], term)
+    kind = _choose(tr("Save this summary as a file?"),
+                   [("", tr("No, thanks")), (".html", tr("Yes, as a web page to print (.html)")),
+                    (".md", tr("Yes, as a text document (.md)")), (".json", tr("Yes, as data (.json)"))], term)
     if not kind:
         return None
     suggested = f"supplycheck-summary-{(term.today or date.today()).isoformat()}{kind}"
     while True:
         try:
-            name = questionary.text("Save as:", default=suggested, qmark="»",
+            name = questionary.text(tr("Save as:"), default=suggested, qmark="»",
                                     **term.prompt_kwargs()).unsafe_ask()
         except (KeyboardInterrupt, EOFError):
             return None
@@ -424,7 +435,7 @@ def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | 
         except ScreenError as exc:
             term.console.print(Text(str(exc)))
             continue
-        term.console.print(Text.assemble("Saved the summary to ", (str(path), "bold"), "."))
+        term.console.print(Text.assemble(tr("Saved the summary to "), (str(path), "bold"), "."))
         return path
 
 
@@ -452,7 +463,8 @@ def load_answers(path: Path) -> dict[str, Any]:
         data = data["intake"]
     if not isinstance(data, Mapping):
         raise AnswersFileError(path, "expected a mapping of question ids to answers")
-    return dict(data)
+    # YAML reads an unquoted yes/no (or true/false) as a boolean: it is the yes/no answer.
+    return {k: ("yes" if v is True else "no" if v is False else v) for k, v in data.items()}
 
 
 @dataclass
@@ -504,9 +516,9 @@ def run_replay(rulebase: RuleBase, raw: Mapping[str, Any], console: Console) -> 
     """Replay and print: the red-flag panels as they would interrupt, then the summary."""
     done = replay(rulebase, raw, lambda result, codes: show_red_flags(rulebase, result, codes, console))
     for warning in done.warnings:
-        console.print(Text(f"Note: {warning}", style="dim"))
+        console.print(Text(tr("Note: {warning}").format(warning=warning), style="dim"))
     if done.not_asked:
-        console.print(Text("Note: not asked, given the other answers, so not used: "
+        console.print(Text(tr("Note: not asked, given the other answers, so not used: ")
                            + ", ".join(done.not_asked), style="dim"))
     print_summary(rulebase, done.result, Terminal(console))
     return done
