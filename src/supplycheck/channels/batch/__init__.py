@@ -23,7 +23,7 @@ A file with identifying columns (name, e-mail, phone, address, postcode, date of
 service or record numbers, free text) is refused unless those columns are dropped explicitly
 (IdentifyingColumnsError), and so is a file with an identifying value in any cell that is read
 (IdentifyingValuesError: column and lines, never the value; see supplycheck.privacy). A file
-that cannot be read at all raises InputError. A refused run writes nothing.
+that cannot be read at all raises UnreadableInput. A refused run writes nothing.
 
 Output (by extension): `.jsonl`, `.csv` or `.parquet` (see docs/batch-results.md for every
 format's schema); with `with_source`, each result names its file and line.
@@ -49,7 +49,7 @@ Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@
 carriage return) are prefixed with `'`.
 """
 
-from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError, ParseProblem
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, ParseProblem, UnreadableInput
 from .readers import Record, read_intakes
 from .run import score_files
 from .scoring import Scorer, contract_dict
@@ -58,7 +58,7 @@ from .workers import score_records
 from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
 
 __all__ = [
-    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "InputError", "OutputError",
-    "ParseProblem", "Record", "Scorer", "Summary", "contract_dict", "flatten", "read_intakes",
-    "score_files", "score_records",
+    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "OutputError",
+    "ParseProblem", "Record", "Scorer", "Summary", "UnreadableInput", "contract_dict", "flatten",
+    "read_intakes", "score_files", "score_records",
 ]

@@ -35,7 +35,7 @@ from ...errors import SupplycheckError
 from ...privacy import all_plain
 from ...rulebase import RuleBase
 from .columns import ColumnPlan, merge_findings
-from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, UnreadableInput
 from .readers import LinesSeen, Record
 
 try:
@@ -111,7 +111,7 @@ def plan_columns(source: str, names: list[str], rulebase: RuleBase, drop: Iterab
         if target is None:
             continue
         if target in seen:
-            raise InputError(source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
+            raise UnreadableInput(source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
         seen[target] = name
     return plan, [name for name in names if plan.fields[name] is not None or name in plan.scan]
 
@@ -168,7 +168,7 @@ class ParquetInput:
         try:
             self.file = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as exc:
-            raise InputError(source, f"not a readable Parquet file ({exc})") from None
+            raise UnreadableInput(source, f"not a readable Parquet file ({exc})") from None
         self.source = source
         self.drop = tuple(drop)
         self.rows = self.file.metadata.num_rows

@@ -45,7 +45,7 @@ class ParseProblem:
         return {"field": RECORD_FIELD, "message": self.message}
 
 
-class InputError(SupplycheckError):
+class UnreadableInput(SupplycheckError):
     """An input file that cannot be read at all (missing, wrong format, unusable header)."""
 
     def __init__(self, source: str, reason: str):

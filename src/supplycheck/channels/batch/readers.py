@@ -3,7 +3,7 @@
 Every record read is one Record: its fields, or why it cannot be read (a ParseProblem naming
 the line, never its content, with the record's id where it can still be read). A file that
 cannot be read at all (binary data, UTF-16 without a byte-order mark, a CSV header that cannot
-be parsed, a broken JSON array) raises InputError. Every cell read is checked for
+be parsed, a broken JSON array) raises UnreadableInput. Every cell read is checked for
 identifying values (see columns.py); a file holding one raises IdentifyingValuesError once the
 whole file has been checked, and the record holding it is never handed on.
 
@@ -42,7 +42,7 @@ from .problems import (
     IdentifyingColumnsError,
     IdentifyingValuesError,
     ParseProblem,
-    InputError,
+    UnreadableInput,
 )
 
 csv.field_size_limit(MAX_RECORD_CHARS)
@@ -175,7 +175,7 @@ def input_format(path: str | Path) -> str:
         return "jsonl"
     fmt = INPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise InputError(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet "
+        raise UnreadableInput(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet "
                                          "(or - for JSONL on standard input)")
     return fmt
 
@@ -234,9 +234,9 @@ class IntakeReader:
             try:
                 self.size = os.stat(self.path).st_size
             except OSError as exc:
-                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+                raise UnreadableInput(self.source, f"cannot read: {exc.strerror or exc}") from None
             if not os.path.isfile(self.path):
-                raise InputError(self.source, "not a file")
+                raise UnreadableInput(self.source, "not a file")
 
     # -- public
 
@@ -358,7 +358,7 @@ class IntakeReader:
             try:
                 raw = open(self.path, "rb")
             except OSError as exc:
-                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+                raise UnreadableInput(self.source, f"cannot read: {exc.strerror or exc}") from None
         encoding = "utf-8-sig"
         if hasattr(raw, "peek"):
             start = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
@@ -366,7 +366,7 @@ class IntakeReader:
             if reason is not None:
                 if not self.is_stdin:
                     raw.close()
-                raise InputError(self.source, reason)
+                raise UnreadableInput(self.source, reason)
             if not binary:
                 # The byte-order mark is skipped here: utf-8-sig's decoder would hold back (and
                 # at the end drop) a last line that merely starts like one.
@@ -416,10 +416,10 @@ class IntakeReader:
             return [], []
         number, header = first
         if isinstance(header, str):
-            raise InputError(self.source, f"the header row (line {number}) cannot be read: {header}")
+            raise UnreadableInput(self.source, f"the header row (line {number}) cannot be read: {header}")
         if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
             sep = "semicolons" if ";" in header[0] else "tabs"
-            raise InputError(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
+            raise UnreadableInput(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
         names = [h.strip() for h in header]
         for i, name in enumerate(names):
             if not name:  # a spreadsheet's or pandas' unnamed index column: ignored, never read
@@ -435,10 +435,10 @@ class IntakeReader:
             target = plan.fields[name]
             if target is not None:
                 if target in seen:
-                    raise InputError(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
+                    raise UnreadableInput(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
                 seen[target] = name
         if not any(t in self.rulebase.questions for t in seen):
-            raise InputError(self.source, "no column of the header row is an intake field: is it the header "
+            raise UnreadableInput(self.source, "no column of the header row is an intake field: is it the header "
                                           "of an intake file (see `supplycheck rules fields`)?")
         return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None]
 
@@ -530,7 +530,7 @@ class IntakeReader:
             self._warn("empty file (no JSON array)")
             return
         if first != b"[":
-            raise InputError(self.source, "expected a JSON array of intake objects "
+            raise UnreadableInput(self.source, "expected a JSON array of intake objects "
                                           "(for one object a line, name the file .jsonl)")
         number = 0
         items = _json_items(ijson.basic_parse(stream, use_float=False))
@@ -541,7 +541,7 @@ class IntakeReader:
                 return
             except ijson.JSONError as exc:
                 message = str(exc).splitlines()[0] if str(exc) else "syntax error"  # never the text itself
-                raise InputError(self.source, f"not valid JSON after item {number}: {message}. A JSON "
+                raise UnreadableInput(self.source, f"not valid JSON after item {number}: {message}. A JSON "
                                               "array cannot be read past an error; fix it, or use JSON Lines "
                                               "(one intake a line)") from None
             number += 1

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from ...rulebase import RuleBase
-from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, InputError
+from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, UnreadableInput
 from .readers import IntakeReader
 from .summary import IdCheck, Summary
 from .workers import _chunks, _score_chunks, default_workers
@@ -106,10 +106,10 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
     than once, records without an id and files without any intake are warned about.
     """
     if not inputs:
-        raise InputError("(no input)", "give at least one input file")
+        raise UnreadableInput("(no input)", "give at least one input file")
     fmt = output_format(output)
     if sum(str(p) == STDIN for p in inputs) > 1:
-        raise InputError(STDIN_NAME, "standard input can be read only once")
+        raise UnreadableInput(STDIN_NAME, "standard input can be read only once")
     check_paths(inputs, {"output": output, "summary": summary_path})
     if summary_path is not None and not Path(summary_path).parent.is_dir():
         raise OutputError(f"{summary_path}: the folder {str(Path(summary_path).parent)!r} does not exist")

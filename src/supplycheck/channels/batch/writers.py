@@ -1,18 +1,17 @@
-"""Writers: JSONL, CSV and Parquet results, written atomically."""
+"""Writers: JSONL, CSV and Parquet results (written atomically: see storage.atomic)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 from pathlib import Path
-from typing import IO, Any, Mapping
+from typing import Any, Mapping
 
 import orjson
 
 from ...errors import SupplycheckError
+from ...storage.atomic import AtomicFile, OutputError
 from .problems import OUTPUT_FORMATS, STDIN
 
 CSV_COLUMNS = (
@@ -153,10 +152,6 @@ def csv_header(with_source: bool = False) -> str:
     return buf.getvalue()
 
 
-class OutputError(SupplycheckError):
-    """The output cannot be written where asked (unknown format, missing folder, an input)."""
-
-
 class OutputFormatError(SupplycheckError):
     """An output name whose format is not known (a usage error, not a failed write)."""
 
@@ -168,62 +163,3 @@ def output_format(path: str | Path) -> str:
     if fmt is None:
         raise OutputFormatError(f"{path}: unknown output format; use .jsonl, .csv or .parquet")
     return fmt
-
-
-class AtomicFile:
-    """A text file that appears under its name only once it is complete: it is written to a
-    hidden temporary file in the same folder, which replaces the target at the end; on any
-    error or interruption the temporary file is removed and the target is left untouched."""
-
-    def __init__(self, path: str | Path, binary: bool = False):
-        self.path = Path(path)
-        self.binary = binary
-        self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self.file: IO[Any] | None = None
-
-    def _remove_stale(self) -> None:
-        """Remove temporary files left by a run that was killed (kill -9 leaves no time to)."""
-        for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
-            pid = stale.name[len(self.path.name) + 2:-len(".partial")]
-            if pid.isdigit() and not _alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
-
-    def __enter__(self) -> IO[Any]:
-        if not self.path.parent.is_dir():
-            raise OutputError(f"{self.path}: the folder {str(self.path.parent)!r} does not exist")
-        self._remove_stale()
-        try:
-            fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
-        self.file = open(fd, "wb") if self.binary else open(fd, "w", encoding="utf-8", newline="")
-        return self.file
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self.file is not None
-        done = False
-        try:
-            if exc_type is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-                self.file.close()
-                os.replace(self.temp, self.path)
-                done = True
-        finally:
-            if not done:
-                self.file.close()
-                try:
-                    os.unlink(self.temp)
-                except FileNotFoundError:
-                    pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
