@@ -21,11 +21,13 @@ durable_rules does not let one fact fill two patterns.)
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
+import signal
 import threading
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import durable_rules_engine as _core
 import orjson
@@ -291,7 +293,7 @@ class _Ruleset:
         facts, and every witness and intake must be seen by its sentinel rule."""
         sid = str(next(self.sessions))
         flags = self.flags
-        with _lock:
+        with _lock, _signals_deferred():
             try:
                 decided = []
                 for n, fact in enumerate(facts):
@@ -330,6 +332,33 @@ class _Ruleset:
             while action:
                 action = _core.complete_and_start_action(self.handle, state)
         return fired
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM handled when a session is over, not during it: an interruption
+    between the C core's calls can leave an action half taken, and deleting the session then
+    aborts the whole process ("free(): invalid pointer"). Only the main thread runs handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    previous: dict[int, Any] = {}
+    try:
+        for sig in _DEFERRED:
+            handler = signal.getsignal(sig)
+            if callable(handler):  # a Python handler (Ctrl-C's KeyboardInterrupt): run it later
+                previous[sig] = handler
+                signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum, frame in caught[:1]:
+            previous[signum](signum, frame)
 
 
 def _ruleset_for(rulebase: RuleBase) -> _Ruleset:
