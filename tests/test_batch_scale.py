@@ -74,6 +74,53 @@ def test_parquet_identifying_column_is_refused_and_nothing_written(rulebase, tmp
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_parquet_identifying_values_in_any_column_are_refused_naming_column_and_row(rulebase, tmp_path):
+    """Every Parquet column not dropped is read and checked by value, where the rows are scored
+    (worker processes): the refusal names column and rows, the values appear nowhere."""
+    email, nhs = "jo.bloggs@example.org", "9434765919"
+    rows = [{"id": f"p{i}", "infant_age_days": i % 300, "contact": "ok"} for i in range(1500)]
+    rows[1200]["contact"] = f"write to {email}"
+    rows[1300]["id"] = nhs
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet", row_group_size=500)
+    proc = run_cli("batch", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"), "-w", "2")
+    assert proc.returncode == 3, proc.stderr
+    assert "'contact' (an e-mail address) at row 1201" in proc.stderr
+    assert "'id' (an NHS number) at row 1301" in proc.stderr
+    assert email not in proc.stderr + proc.stdout and nhs not in proc.stderr + proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+    # Dropped, the columns are never read: the rest is scored.
+    proc = run_cli("batch", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.jsonl"), "-w", "2",
+                   "--drop-columns", "contact,id")
+    assert proc.returncode == 0, proc.stderr
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 1500
+
+
+def test_jsonl_identifying_values_found_in_the_workers_are_all_named(tmp_path):
+    """JSON lines are parsed and checked in the worker processes: findings of several chunks are
+    put together, in order, and nothing of the file is written."""
+    email = "someone@example.org"
+    lines = [{"id": f"r{i}", "infant_age_days": i % 300, "contact": "-"} for i in range(3000)]
+    for i in (700, 1700, 2900):
+        lines[i]["contact"] = email
+    lines[2100]["id"] = "0161 496 0123"
+    write_jsonl(tmp_path / "in.jsonl", lines)
+    proc = run_cli("batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.csv"), "-w", "2")
+    assert proc.returncode == 3, proc.stderr
+    assert "'contact' (an e-mail address) at lines 701, 1701, 2901" in proc.stderr
+    assert "'id' (a phone number) at line 2101" in proc.stderr
+    assert email not in proc.stderr and "496 0123" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_score_batch_refuses_identifying_values(rulebase):
+    from supplycheck.channels.batch import IdentifyingValuesError
+    batch = pa.RecordBatch.from_pylist([{"id": "a", "infant_age_days": 3, "site_code": "x"},
+                                        {"id": "b", "infant_age_days": 4, "site_code": "SW1A 1AA"}])
+    with pytest.raises(IdentifyingValuesError, match=r"column 'site_code' \(a postcode\) at row 2") as caught:
+        score_batch(rulebase, batch)
+    assert "SW1A" not in str(caught.value)
+
+
 def test_score_batch_from_pandas_equals_scoring_the_records(rulebase):
     pd = pytest.importorskip("pandas")
     records = typed_records(rulebase, 120, 12, 9)

@@ -35,7 +35,7 @@ from ...errors import SupplycheckError
 from ...privacy import all_plain
 from ...rulebase import RuleBase
 from .columns import ColumnPlan, merge_findings
-from .problems import IdentifyingColumnsError, IdentifyingValuesError, UnreadableInput
+from .problems import ARROW_SOURCE, IdentifyingColumnsError, IdentifyingValuesError, UnreadableInput
 from .readers import LinesSeen, Record
 
 try:
@@ -199,7 +199,7 @@ def score_batch(rulebase: RuleBase, data: "pa.RecordBatch | pa.Table", *, drop_c
     from .scoring import Scorer
 
     require_pyarrow("score_batch")
-    source = with_source or "<arrow>"
+    source = with_source or ARROW_SOURCE
     drop = tuple(drop_columns)
     plan, read = plan_columns(source, list(data.schema.names), rulebase, drop)
     table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])

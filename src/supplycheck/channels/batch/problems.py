@@ -22,10 +22,16 @@ MAX_WARNINGS_PER_FILE = 20
 MAX_RECORD_CHARS = 1 << 20
 
 
+ARROW_SOURCE = "<arrow>"  # the source of records scored from an Arrow batch in memory
+
+
 def unit_of(source: str) -> str:
-    """How records of a source are numbered: JSON arrays by item, Parquet by row, the rest by line."""
+    """How records of a source are numbered: JSON arrays by item, Parquet and Arrow by row, the
+    rest by line."""
     lower = source.lower()
-    return "item" if lower.endswith(".json") else "row" if lower.endswith(".parquet") else "line"
+    if lower.endswith(".json"):
+        return "item"
+    return "row" if lower.endswith(".parquet") or source == ARROW_SOURCE else "line"
 
 
 @dataclass(frozen=True)
