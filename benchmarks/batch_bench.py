@@ -59,7 +59,7 @@ def _one_or_none(rng: random.Random, p_none: float, codes: list[str]) -> list[st
 
 def make_intake(rng: random.Random, i: int) -> dict:
     """One contract-valid intake (field names and values from the intake contract)."""
-    r: dict = {"id": f"bench-{i:07d}"}
+    r: dict = {"id": f"b-{i:07d}"}  # an opaque code (a long run of digits would look like a phone number)
 
     def maybe(p: float, name: str, value) -> None:
         if rng.random() < max(p, ANSWERED):
