@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import orjson
 
 from ...errors import SupplycheckError
-from ...storage.atomic import AtomicFile, OutputError
+from ...storage.atomic import AtomicFile, OutputError  # noqa: F401 (re-exported for the batch package and cli.common)
 from .problems import OUTPUT_FORMATS, STDIN
 
 CSV_COLUMNS = (
