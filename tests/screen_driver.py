@@ -27,9 +27,9 @@ from pty_session import (  # noqa: F401  (keys re-exported for the screening tes
 
 from supplycheck import evaluate
 from supplycheck.core import interview
-from supplycheck.channels.ask import _UNSURE, _choices, parse_number, unsure_value
+from supplycheck.channels.answer_text import UNSURE_CHOICE, choices_of, parse_number, unsure_value
 from supplycheck.rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
-from supplycheck.channels.parent.screen import red_flags_to_show
+from supplycheck.channels.parent.screening import red_flags_to_show
 
 STOP = ENTER  # "Stop here and show my summary": the first choice, and the default, after a red flag
 CARRY_ON = DOWN + ENTER
@@ -51,10 +51,10 @@ def keys_for(question: Question, answer: Any) -> str:
             keys += DOWN * (i - at) + SPACE
             at = i
         return keys + ENTER
-    items = _choices(question, "parent")
+    items = choices_of(question, "parent")
     values = [v for v, _ in items]
     # the cursor starts on a line above the answers that is not one: no answer is a default
-    unsure_at = next(i for i, v in enumerate(values) if v in (UNSURE, _UNSURE))  # in any language
+    unsure_at = next(i for i, v in enumerate(values) if v in (UNSURE, UNSURE_CHOICE))  # in any language
     target = unsure_at if answer is None or answer == UNSURE else values.index(answer)
     return DOWN * (target + 1) + ENTER
 

@@ -8,10 +8,10 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from supplycheck.channels.ask import (
-    _choices, Action, Answer, InputError, ask, parse_age_days, parse_duration, parse_number, parse_weight_g,
-    unsure_value,
+from supplycheck.channels.answer_text import (
+    UnreadableAnswer, choices_of, parse_age_days, parse_duration, parse_number, parse_weight_g, unsure_value,
 )
+from supplycheck.channels.ask import Action, Answer, ask
 
 ENTER, DOWN, UP, LEFT, SPACE = "\r", "\x1b[B", "\x1b[A", "\x1b[D", " "
 CTRL_C, CTRL_D = "\x03", "\x04"
@@ -32,7 +32,7 @@ def test_weights_in_grams_kilos_pounds_and_ounces(text, grams):
 
 @pytest.mark.parametrize("text", ["", "heavy", "3 stone", "7 oz 3 lb", "3.4 kg 7 lb", "kg"])
 def test_unreadable_weights_say_how_to_type_one(text):
-    with pytest.raises(InputError, match="3.4 kg"):
+    with pytest.raises(UnreadableAnswer, match="3.4 kg"):
         parse_weight_g(text)
 
 
@@ -55,12 +55,12 @@ def test_two_months_is_about_61_days():
     ("3 fortnights", "don't know the unit"), ("3 2", "unit after each number"),
 ])
 def test_bad_ages_are_explained(text, message):
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(UnreadableAnswer, match=message):
         parse_age_days(text, TODAY)
 
 
 def test_a_date_is_refused_where_it_would_not_be_a_date_of_birth():
-    with pytest.raises(InputError, match="not a date"):
+    with pytest.raises(UnreadableAnswer, match="not a date"):
         parse_age_days("2026-11-20", TODAY, allow_date=False)
 
 
@@ -82,15 +82,15 @@ def test_parse_number_checks_the_range_and_types(rulebase):
     assert parse_number(q["milk_came_in_hours"], "3 days") == 72
     assert parse_number(q["longest_gap_hours"], "2.5") == 2.5
     assert parse_number(q["wet_diapers_per_day"], "6") == 6
-    with pytest.raises(InputError, match="whole number"):
+    with pytest.raises(UnreadableAnswer, match="whole number"):
         parse_number(q["wet_diapers_per_day"], "6.5")
-    with pytest.raises(InputError, match="from 0 to 30 per day"):
+    with pytest.raises(UnreadableAnswer, match="from 0 to 30 per day"):
         parse_number(q["wet_diapers_per_day"], "31")
-    with pytest.raises(InputError, match="Did you mean 3.4 kg"):
+    with pytest.raises(UnreadableAnswer, match="Did you mean 3.4 kg"):
         parse_number(q["birth_weight_g"], "3.4")
-    with pytest.raises(InputError, match="not a date"):
+    with pytest.raises(UnreadableAnswer, match="not a date"):
         parse_number(q["weight_age_days"], "2026-11-20", today=TODAY)
-    with pytest.raises(InputError, match="not sure"):
+    with pytest.raises(UnreadableAnswer, match="not sure"):
         parse_number(q["wet_diapers_per_day"], "  ")
 
 
@@ -124,7 +124,7 @@ def test_no_clinical_question_has_a_default_answer(rulebase):
     for q in rulebase.questions.values():
         if q.is_numeric or q.type.value == "multi":
             continue
-        first = _choices(q, "parent")[0][0]
+        first = choices_of(q, "parent")[0][0]
         for audience in ("parent", "clinical"):
             assert run(rulebase, q.id, ENTER * 3 + DOWN + ENTER, audience=audience) == Answer.given(first), q.id
 
@@ -183,7 +183,7 @@ def test_refused_text_is_cleared_so_the_next_try_starts_afresh(rulebase):
 
 
 def test_unit_hints_name_the_unit_in_words(rulebase):
-    from supplycheck.channels.ask import number_hint
+    from supplycheck.channels.answer_text import number_hint
 
     q = rulebase.questions
     assert number_hint(q["birth_weight_g"], "clinical") == "grams, 400–6500"
@@ -210,7 +210,7 @@ def test_multi_select_refuses_none_with_others_and_nothing_ticked(rulebase):
 
 
 def test_clinical_audience_uses_clinical_wording(rulebase):
-    from supplycheck.channels.ask import question_text
+    from supplycheck.channels.answer_text import question_text
 
     q = rulebase.questions["baby_fever"]
     assert question_text(q, "clinical") == "Temperature ≥38.0 °C [baby_fever]"
@@ -225,6 +225,6 @@ def test_every_question_can_be_answered_not_sure(rulebase):
         elif q.type.value == "multi":
             keys = DOWN * (len(q.options) + 1) + SPACE + ENTER
         else:
-            labels = [label for _, label in _choices(q, "parent")]
+            labels = [label for _, label in choices_of(q, "parent")]
             keys = DOWN * (labels.index("Not sure") + 1) + ENTER
         assert run(rulebase, q.id, keys) == Answer.given(unsure_value(q)), q.id

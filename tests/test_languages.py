@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from supplycheck import evaluate, i18n, load_rulebase
-from supplycheck.channels.ask import InputError, parse_number
+from supplycheck.channels.answer_text import UnreadableAnswer, parse_number
 from supplycheck.errors import RuleBaseError
 from supplycheck.rulebase import locales
 from supplycheck.rulebase.lint import lint
@@ -306,12 +306,12 @@ def test_numbers_are_read_and_written_as_the_language_does(spanish):
         today = date(2026, 12, 2)
         assert parse_number(age, "20/11/2026", today=today) == 12  # day first, as written in Spain
         assert parse_number(age, "2026-11-20", today=today) == 12
-        with pytest.raises(InputError, match="Esa fecha no existe. Escríbela como día/mes/año"):
+        with pytest.raises(UnreadableAnswer, match="Esa fecha no existe. Escríbela como día/mes/año"):
             parse_number(age, "31/02/2026", today=today)
         assert i18n.format_number(11.76) == "11,8"
         assert i18n.format_date(date(2026, 12, 2)) == "2 de diciembre de 2026"
     assert parse_number(weight, "3,400 g") == 3400 and parse_number(weight, "3.4 kg") == 3400
-    with pytest.raises(InputError):  # English dates are year-month-day only: 02/12 is ambiguous
+    with pytest.raises(UnreadableAnswer):  # English dates are year-month-day only: 02/12 is ambiguous
         parse_number(age, "02/12/2026", today=date(2026, 12, 2))
     assert i18n.format_number(11.76) == "11.8" and i18n.format_date(date(2026, 12, 2)) == "2 December 2026"
 
@@ -388,7 +388,7 @@ def test_same_intake_letter_in_spanish_and_english(spanish, tmp_path):
 @pytest.mark.parametrize("lang", i18n.languages())
 def test_the_words_a_prompt_offers_are_understood(lang):
     """A number prompt says 'Or type: <not sure> · back': those words must work in every language."""
-    from supplycheck.channels.ask import BACK_WORDS, HELP_WORDS, LABELS, is_not_sure
+    from supplycheck.channels.answer_text import BACK_WORDS, HELP_WORDS, LABELS, is_not_sure
 
     with i18n.using(lang):
         for audience in ("parent", "clinical"):

@@ -20,7 +20,8 @@ from screen_driver import (
 from supplycheck import evaluate
 from supplycheck.core import interview
 from supplycheck.present import summary
-from supplycheck.channels.parent.screen import Ending, Terminal, run
+from supplycheck.channels.parent.screen import Terminal, run
+from supplycheck.channels.parent.screening import Ending
 from supplycheck.storage.store import Store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "answers"

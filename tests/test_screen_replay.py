@@ -18,7 +18,7 @@ from supplycheck import evaluate
 from supplycheck.present import summary
 from supplycheck.cli import cli
 from supplycheck.render.labels import tag
-from supplycheck.channels.parent.screen import load_answers, render_file, replay
+from supplycheck.channels.parent.screening import load_answers, render_file, replay
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSWERS = sorted((ROOT / "examples" / "answers").glob("*.yaml"))
@@ -122,7 +122,7 @@ def test_save_writes_the_format_the_extension_names(rulebase, tmp_path, name):
 
 
 def test_render_file_refuses_an_unknown_extension(rulebase, tmp_path):
-    from supplycheck.channels.parent.screen import SaveFormatError
+    from supplycheck.channels.parent.screening import SaveFormatError
 
     with pytest.raises(SaveFormatError):
         render_file(tmp_path / "summary.pdf", rulebase, evaluate(rulebase, {}))

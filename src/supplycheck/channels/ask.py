@@ -14,30 +14,27 @@ every prompt of both channels (save and quit, keep going, or delete).
 No clinical question has a default answer: without an earlier answer the cursor starts on a line
 that is not an answer, and Enter does nothing there, so every answer is an explicit choice.
 
-Numbers are typed as text and read by small pure functions (`parse_weight_g`,
-`parse_age_days`, `parse_duration`, `parse_number`), checked against the question's range.
+What typed text means (numbers with units, "not sure", help, back) is read by the pure
+functions of `channels/answer_text.py`; this module only asks.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import shutil
 import textwrap
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
-from ..i18n import Words, local_date_parts, normalise_number_text, tr
-from ..rulebase.models import NONE_OF_THESE, UNSURE, FieldType, Question
-
-Audience = Literal["parent", "clinical"]
+from ..i18n import Words, tr
+from ..rulebase.models import NONE_OF_THESE, FieldType, Question
+from .answer_text import (
+    BACK_WORDS, HELP_WORDS, LABELS, UNSURE_CHOICE, Audience, UnreadableAnswer, choices_of, format_number,
+    is_not_sure, normalised, number_hint, parse_number, question_text,
+)
 
 MAX_WIDTH = 80
-
-# The contract field that holds the baby's age now: only there does a date mean a date of birth.
-DATE_OF_BIRTH_FIELDS = frozenset({"infant_age_days"})
 
 
 class Action(str, Enum):
@@ -67,273 +64,9 @@ class Answer:
         return cls(Action.quit)
 
 
-class InputError(ValueError):
-    """Typed text that cannot be used, with a message for the person who typed it."""
-
-    def __init__(self, text: str, message: str):
-        self.text = text
-        self.message = message
-        super().__init__(message)
-
-
-# ------------------------------------------------------------------ words people type
-
-NOT_SURE_WORDS = frozenset({
-    "not sure", "unsure", "dont know", "don't know", "do not know", "no idea", "idk", "dk",
-    "unknown", "n/a", "na", "skip", "?!",
-    "no se", "no sé", "no lo se", "no lo sé", "no estoy segura", "no estoy seguro", "ns", "saltar",
-    "desconocido", "desconocida"})
-HELP_WORDS = frozenset({"?", "help", "h", "ayuda"})
-BACK_WORDS = frozenset({"back", "b", "<", "go back", "volver", "atras", "atrás"})
-
-
-def _word(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
-
-
-def is_not_sure(text: str) -> bool:
-    return _word(text) in NOT_SURE_WORDS
-
-
-# ------------------------------------------------------------------ unit parsing (pure)
-
-GRAMS_PER = {"g": 1.0, "kg": 1000.0, "lb": 453.59237, "oz": 28.349523125}
-_WEIGHT_UNITS = {
-    "g": "g", "gr": "g", "gram": "g", "grams": "g", "gm": "g", "gms": "g",
-    "kg": "kg", "kgs": "kg", "kilo": "kg", "kilos": "kg", "kilogram": "kg", "kilograms": "kg",
-    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
-    "oz": "oz", "ounce": "oz", "ounces": "oz",
-    "gramo": "g", "gramos": "g", "libra": "lb", "libras": "lb", "onza": "oz", "onzas": "oz",
-}
-HOURS_PER = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0, "month": 24 * 30.4375,
-             "year": 24 * 365.25}
-_TIME_UNITS = {
-    "m": "minute", "min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
-    "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
-    "d": "day", "day": "day", "days": "day",
-    "w": "week", "wk": "week", "wks": "week", "week": "week", "weeks": "week",
-    "mo": "month", "mos": "month", "month": "month", "months": "month",
-    "y": "year", "yr": "year", "yrs": "year", "year": "year", "years": "year",
-    "minuto": "minute", "minutos": "minute", "hora": "hour", "horas": "hour", "dia": "day",
-    "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month",
-    "ano": "year", "anos": "year",
-}
-_UNIT_OF_QUESTION = {"hours": "hour", "days": "day", "weeks": "week"}
-
-_NUMBER = r"\d+(?:\.\d+)?|\.\d+"
-_TOKEN = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)?\s*(?:,|and|y)?\s*")
-_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
-
-
-def _normalise_number_text(text: str) -> str:
-    return normalise_number_text(_word(text))  # 3,400 -> 3400 and 3,4 kg -> 3.4 kg (in English)
-
-
-def _tokens(text: str) -> list[tuple[float, str | None]] | None:
-    """`7 lb 8 oz` -> [(7, 'lb'), (8, 'oz')]; None when the text is not number-unit pairs."""
-    s = _normalise_number_text(text)
-    out: list[tuple[float, str | None]] = []
-    pos = 0
-    while pos < len(s):
-        m = _TOKEN.match(s, pos)
-        if not m or m.end() == pos:
-            return None
-        out.append((float(m.group(1)), m.group(2)))
-        pos = m.end()
-    return out or None
-
-
-def parse_weight_g(text: str) -> float:
-    """A weight in grams from `3400`, `3400 g`, `3.4 kg`, `7 lb 8 oz`, `7lb8oz`, `7 lb 8`,
-    `7.5 lb` or `120 oz`. A bare number is grams. Raises InputError."""
-    tokens = _tokens(text)
-    bad = InputError(text, tr("I couldn't read that weight. Try, for example, 3400 g, 3.4 kg or 7 lb 8 oz."))
-    if not tokens:
-        raise bad
-    units: list[str] = []
-    for i, (_, unit) in enumerate(tokens):
-        if unit is None:
-            # a bare number after pounds means ounces ("7 lb 8"); alone it means grams
-            if i == 0 and len(tokens) == 1:
-                units.append("g")
-            elif i > 0 and units[-1] == "lb" and i == len(tokens) - 1:
-                units.append("oz")
-            else:
-                raise bad
-        elif unit in _WEIGHT_UNITS:
-            units.append(_WEIGHT_UNITS[unit])
-        else:
-            raise bad
-    if len(units) > 1 and units not in (["lb", "oz"], ["kg", "g"]):
-        raise bad
-    return sum(n * GRAMS_PER[u] for (n, _), u in zip(tokens, units))
-
-
-def parse_duration(text: str, unit: str) -> float:
-    """A duration in `unit` (hour, day, week, ...) from `3`, `3 hours`, `90 min`, `2 h 30 min`,
-    `3 days`, `2 weeks 3 days`, or a gestation like `38+4` (weeks + days). A bare number is in
-    `unit`. Raises InputError."""
-    s = _word(text)
-    m = re.fullmatch(r"(\d+)\s*\+\s*(\d)", s)  # 38+4: weeks and days, as in birth notes
-    if m:
-        hours = int(m.group(1)) * HOURS_PER["week"] + int(m.group(2)) * HOURS_PER["day"]
-        return hours / HOURS_PER[unit]
-    tokens = _tokens(s)
-    if not tokens:
-        raise InputError(text, tr("I couldn't read that. Type a number of {units}, for example 3 or 3 {units}.").format(units=tr(unit + "s")))
-    hours = 0.0
-    for i, (number, word) in enumerate(tokens):
-        if word is None:
-            if len(tokens) > 1:
-                raise InputError(text, tr("Please put a unit after each number, for example 2 weeks 3 days."))
-            name = unit
-        elif word in _TIME_UNITS:
-            name = _TIME_UNITS[word]
-        else:
-            raise InputError(text, tr("I don't know the unit '{word}'. Try, for example, 3 {units}.").format(word=word, units=tr(unit + "s")))
-        hours += number * HOURS_PER[name]
-    return hours / HOURS_PER[unit]
-
-
-def parse_age_days(text: str, today: date, *, allow_date: bool = True) -> float:
-    """An age in days from `5`, `5 days`, `3 weeks`, `3 weeks 2 days`, `2 months`, or (with
-    `allow_date`) a date of birth such as `2026-11-20` or `born 2026-11-20`, counted to `today`.
-    Raises InputError."""
-    s = re.sub(r"^(born|born on|dob|date of birth|birthday)\s*:?\s*", "", _word(text))
-    m = _ISO_DATE.match(s)
-    parts = (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else local_date_parts(s)
-    if parts:
-        if not allow_date:
-            raise InputError(text, tr("Please type an age, for example 10 days or 3 weeks, not a date."))
-        try:
-            born = date(*parts)
-        except ValueError:
-            raise InputError(text, tr("That date doesn't exist. Please type it as year-month-day, for example 2026-11-20.")) from None
-        if born > today:
-            raise InputError(text, tr("That date is in the future. Please type the date of birth as year-month-day."))
-        return float((today - born).days)
-    return parse_duration(s, "day")
-
-
-def parse_number(question: Question, text: str, *, today: date | None = None) -> int | float:
-    """The typed answer to a numeric question, in the question's unit, checked against its
-    range. Raises InputError with a message for the person."""
-    if not question.is_numeric:
-        raise ValueError(f"{question.id} is not a numeric question")
-    if not text.strip():
-        raise InputError(text, tr("Please type a number, or 'not sure'."))
-    unit = question.unit
-    s = _word(text)
-    if unit == "g":
-        value = parse_weight_g(s)
-    elif unit == "days":
-        value = parse_age_days(s, today or date.today(), allow_date=question.id in DATE_OF_BIRTH_FIELDS)
-    elif unit in _UNIT_OF_QUESTION:
-        value = parse_duration(s, _UNIT_OF_QUESTION[unit])
-    else:
-        tokens = _tokens(s)
-        if not tokens or len(tokens) != 1 or (tokens[0][1] and not unit.startswith(tokens[0][1])):
-            raise InputError(text, tr("Please type just a number, for example 8."))
-        value = tokens[0][0]
-    bare = re.fullmatch(_NUMBER, _normalise_number_text(s)) is not None
-    typed = value
-    if question.type is FieldType.integer:
-        if bare and not float(value).is_integer():
-            raise InputError(text, tr("Please type a whole number."))
-        # a converted duration counts completed units (10 days -> 1 week; 38+4 -> 38 weeks)
-        value = int(math.floor(value + 1e-9)) if unit in ("days", "weeks", "hours") else int(round(value))
-    elif unit == "g":
-        value = int(round(value))
-    else:
-        value = round(value, 2)
-        if float(value).is_integer():
-            value = int(value)
-    _check_range(question, value, typed, text, bare)
-    return value
-
-
-def _check_range(question: Question, value: float, typed: float, text: str, bare: bool) -> None:
-    lo, hi = question.min, question.max
-    if (lo is None or value >= lo) and (hi is None or value <= hi):
-        return
-    shown = f"{_fmt(typed)} {tr(question.unit)}".strip()
-    limits = tr("from {lo} to {hi}").format(lo=_fmt(lo), hi=f"{_fmt(hi)} {tr(question.unit)}".strip())
-    hint = ""
-    if question.unit == "g" and bare and lo is not None and typed < lo and typed * 1000 >= lo:
-        hint = " " + tr("Did you mean {n} kg? Type the unit, for example {n} kg.").format(n=_fmt(typed))
-    raise InputError(text, tr("{shown} is outside what this question takes ({limits}).").format(shown=shown, limits=limits) + hint)
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "any"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def format_number(question: Question, value: int | float) -> str:
-    """A stored number as text to edit (the default when going back)."""
-    return f"{_fmt(value)} {tr(question.unit)}".strip() if question.unit in ("g", "days", "weeks", "hours") else _fmt(value)
-
-
-# ------------------------------------------------------------------ what the prompts show
-
-LABELS: dict[Audience, dict[str, str]] = Words({
-    "parent": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None of these",
-               "help": "What does this mean?", "back": "← Go back"},
-    "clinical": {"yes": "Yes", "no": "No", "unsure": "Not sure", "none": "None",
-                 "help": "Help", "back": "← Back"},
-})
-
-_HELP, _BACK, _QUIT, _UNSURE, _NONE = "\0help", "\0back", "\0quit", "\0unsure", NONE_OF_THESE
+_HELP, _BACK, _QUIT, _NONE = "\0help", "\0back", "\0quit", NONE_OF_THESE
 _CHOOSE = "\0choose"  # the line the cursor starts on: not an answer
 CHOOSE_LABEL = "(↑ ↓ to choose an answer, then Enter)"
-
-# Units as words, for the hints under number questions ("grams, 400–6500")
-UNIT_WORDS = {"g": "grams", "days": "days", "weeks": "weeks", "hours": "hours"}
-
-
-def unsure_value(question: Question) -> str | None:
-    """What "not sure" is stored as: `unsure` where the field accepts it, else None."""
-    return UNSURE if UNSURE in question.values else None
-
-
-def question_text(question: Question, audience: Audience) -> str:
-    if audience == "clinical":
-        return f"{question.clinical} [{question.id}]"
-    return question.parent
-
-
-def number_hint(question: Question, audience: Audience) -> str:
-    """How to type a number for this question."""
-    unit = question.unit
-    if audience == "clinical":
-        return f"{tr(UNIT_WORDS.get(unit, unit))}, {_fmt(question.min)}–{_fmt(question.max)}".strip(", ")
-    if unit == "g":
-        return tr("for example 3400 g, 3.4 kg or 7 lb 8 oz")
-    if unit == "days" and question.id in DATE_OF_BIRTH_FIELDS:
-        return tr("for example 10 days, 3 weeks, or the date of birth as 2026-11-20")
-    if unit == "days":
-        return tr("for example 10 days or 3 weeks")
-    if unit == "weeks" and question.min and question.min > 1:
-        return tr("for example 39, or 36+5 from your notes")
-    if unit == "weeks":
-        return tr("a number of weeks, for example 3")
-    if unit == "hours":
-        return tr("a number of hours, for example 3 or 2.5")
-    return tr("a number, for example 6") if unit.startswith("per ") else tr("a number")
-
-
-def _choices(question: Question, audience: Audience) -> list[tuple[str, str]]:
-    """(value, label) for a select: the options, with one "not sure" answer always present."""
-    words = LABELS[audience]
-    if question.type in (FieldType.yes_no, FieldType.yes_no_unsure):
-        items = [("yes", words["yes"]), ("no", words["no"])]
-    else:
-        items = [(o.value, getattr(o, audience)) for o in question.options]
-    if not any(v == UNSURE for v, _ in items):
-        items.append((UNSURE if UNSURE in question.values else _UNSURE, words["unsure"]))
-    return items
-
 
 # ------------------------------------------------------------------ the prompt
 
@@ -516,7 +249,7 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
     import questionary
     from questionary import Choice, Separator
 
-    items = _choices(question, audience)
+    items = choices_of(question, audience)
     choices: list[Any] = [Choice(label, value=value) for value, label in items]
     extras = []
     if question.help:
@@ -537,7 +270,7 @@ def _ask_select(question: Question, message: str, audience: Audience, default: A
         message, choices=choices, default=initial, qmark=qmark, use_jk_keys=False,
         instruction=instruction, input=input, output=output)
     raw = _run(prompt, _keys(allow_back))
-    return None if raw == _UNSURE else raw
+    return None if raw == UNSURE_CHOICE else raw
 
 
 def _ask_multi(question: Question, message: str, audience: Audience, default: Any,
@@ -551,12 +284,12 @@ def _ask_multi(question: Question, message: str, audience: Audience, default: An
                           for o in question.options]
     choices += [Separator(" "),
                 Choice(words["none"], value=_NONE, checked=NONE_OF_THESE in ticked),
-                Choice(words["unsure"], value=_UNSURE)]
+                Choice(words["unsure"], value=UNSURE_CHOICE)]
 
     def validate(values: list[str]) -> bool | str:
         if not values:
             return tr("Tick at least one, or '{none}' or '{unsure}'.").format(none=words['none'], unsure=words['unsure'])
-        special = [v for v in values if v in (_NONE, _UNSURE)]
+        special = [v for v in values if v in (_NONE, UNSURE_CHOICE)]
         if special and len(values) > 1:
             label = words["none"] if _NONE in special else words["unsure"]
             return tr("'{label}' can't be ticked together with other answers.").format(label=label)
@@ -568,7 +301,7 @@ def _ask_multi(question: Question, message: str, audience: Audience, default: An
     raw = _run(prompt, _keys(allow_back))
     if raw in (_HELP, _BACK, _QUIT):
         return raw
-    if raw == [_UNSURE]:
+    if raw == [UNSURE_CHOICE]:
         return None
     if raw == [_NONE]:
         return [NONE_OF_THESE]
@@ -593,12 +326,12 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     instruction = f"\n{line}\n  ›"
 
     def check(text: str) -> str | None:
-        w = _word(text)
+        w = normalised(text)
         if w in HELP_WORDS or is_not_sure(text) or (allow_back and w in BACK_WORDS):
             return None
         try:
             parse_number(question, text, today=today)
-        except InputError as exc:
+        except UnreadableAnswer as exc:
             return f"{exc.message} (You typed: {text.strip()})" if text.strip() else exc.message
         return None
 
@@ -610,7 +343,7 @@ def _ask_number(question: Question, message: str, audience: Audience, default: A
     raw = _run(prompt, _keys(allow_back, typing=True, check=check))
     if raw in (_QUIT, _HELP):
         return raw
-    w = _word(raw)
+    w = normalised(raw)
     if w in HELP_WORDS:
         return _HELP
     if allow_back and w in BACK_WORDS:

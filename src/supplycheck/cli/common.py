@@ -29,7 +29,7 @@ from rich.console import Console
 
 from ..errors import RuleBaseError, SupplycheckError
 from ..i18n import tr
-from ..render.printable import printable
+from ..present.text import printable
 from ..rulebase import RuleBase, default_rules_dir, load_rulebase
 from .language import use_environment_language
 

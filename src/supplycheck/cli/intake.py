@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..channels.consult import records, session, views
 from ..present.explain import explain
+from ..present import formats
 from ..render.table import FORMATS, plain
 from ..storage.atomic import write_atomic
 from ..rulebase import RuleBase
@@ -170,7 +171,7 @@ def show_command(ref: str, with_explain: bool, with_audit: bool, store: Store, r
 
 @intake_group.command("export")
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(records.FORMATS), default="html", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(formats.NAMES), default="html", show_default=True)
 @click.option("--to", "recipient", type=click.Choice([r.value for r in records.RECIPIENTS]),
               default="baby_doctor", show_default=True, help="Who the letter is addressed to.")
 @click.option("--paper", type=click.Choice(["auto", "a4", "letter"]), default="auto", show_default=True,

@@ -1,6 +1,6 @@
-"""`supplycheck screen`: the interactive screening for parents (see supplycheck.channels.parent.screen).
+"""`supplycheck screen`: the interactive screening for parents (see supplycheck.channels.parent).
 
-Parses options, calls `supplycheck.channels.parent.screen`, prints. No clinical logic here.
+Parses options, calls `supplycheck.channels.parent.screen` (the terminal) and `.screening`, prints. No clinical logic here.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _console():
 def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path | None = None,
                    save_file: Path | None = None, db_path: Path | None = None) -> None:
     """Answer a few questions and get a summary: who to see, how soon, what to try now."""
-    from ..channels.parent import screen
+    from ..channels.parent import screen, screening
 
     if save_file is not None:
         _check_save_format(save_file)
@@ -67,9 +67,9 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
     if answers_file is not None:
         if resume:
             raise click.UsageError(tr("--answers and --resume cannot be used together"))
-        done = screen.run_replay(rulebase, screen.load_answers(answers_file), out)
+        done = screen.run_replay(rulebase, screening.load_answers(answers_file), out)
         if save_file is not None:
-            screen.save_summary(save_file, rulebase, done.result)
+            screening.save_summary(save_file, rulebase, done.result)
             out.print(tr("Saved the summary to {file}.").format(file=save_file), markup=False)
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -83,7 +83,7 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
         if outcome.result is None:
             return
         if save_file is not None:
-            screen.save_summary(save_file, rulebase, outcome.result)
+            screening.save_summary(save_file, rulebase, outcome.result)
             out.print(tr("Saved the summary to {file}.").format(file=save_file), markup=False)
         else:
             out.print()
@@ -91,7 +91,7 @@ def screen_command(rulebase: RuleBase, resume: bool = False, answers_file: Path 
 
 
 def _check_save_format(path: Path) -> None:
-    from ..channels.parent.screen import SAVE_FORMATS
+    from ..present import formats
 
-    if path.suffix.lower() not in SAVE_FORMATS:
+    if formats.for_path(path) is None:
         raise click.BadParameter(tr("use a file name ending in .md, .html or .json"), param_hint="--save")

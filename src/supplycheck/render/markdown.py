@@ -4,18 +4,12 @@ nothing. Urgency is written as a text tag, never only as formatting."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Iterable
 
 from ..i18n import format_date, tr
 from ..present.summary import Finding, Summary
+from ..present.text import escape_markdown as _md
 from .labels import CATEGORY_HEADINGS, HEADINGS, tag
-
-
-def _md(text: str) -> str:
-    """Escape what Markdown would take as formatting in running text."""
-    out = text.replace("\\", "\\\\")
-    for ch in "*_`[]<>|":
-        out = out.replace(ch, "\\" + ch)
-    return " ".join(out.split())
 
 
 def _evidence(f: Finding) -> list[str]:
@@ -29,54 +23,36 @@ def _evidence(f: Finding) -> list[str]:
 def to_markdown(summary: Summary, *, made: date | None = None) -> str:
     """The document; `made` (default today) is written at the end, for whoever reads it later."""
     out: list[str] = [f"# {HEADINGS['title']}", ""]
+
+    def section(heading: str, lines: list[str]) -> None:
+        """A heading and its lines; nothing when there are none."""
+        if lines:
+            out.extend([heading, "", *lines, ""])
+
+    def findings(found: Iterable[Finding], tagged: bool = False) -> list[str]:
+        lines = []
+        for f in found:
+            lines.append(f"- **{tag(f.urgency)}**: {_md(f.text)}" if tagged and f.urgency else f"- {_md(f.text)}")
+            lines += _evidence(f)
+        return lines
+
     out += [f"## {tag(summary.urgency)}", "", f"**{_md(summary.urgency_text)}**", ""]
-    if summary.contacts:
-        out += [f"### {HEADINGS['contact']}", ""]
-        out += [f"- **{tag(c.urgency)}**: {_md(c.who)}" for c in summary.contacts]
-        out.append("")
-    if summary.check_now:
-        out += [f"## {HEADINGS['check_now']}", ""]
-        out += [f"- **{tag(urgency)}**: {_md(label)}" for label, urgency in summary.check_now]
-        out.append("")
-    if summary.red_flags:
-        out += [f"## {HEADINGS['red_flags']}", ""]
-        for f in summary.red_flags:
-            out.append(f"- **{tag(f.urgency)}**: {_md(f.text)}" if f.urgency else f"- {_md(f.text)}")
-            out += _evidence(f)
-        out.append("")
+    section(f"### {HEADINGS['contact']}", [f"- **{tag(c.urgency)}**: {_md(c.who)}" for c in summary.contacts])
+    section(f"## {HEADINGS['check_now']}",
+            [f"- **{tag(urgency)}**: {_md(label)}" for label, urgency in summary.check_now])
+    section(f"## {HEADINGS['red_flags']}", findings(summary.red_flags, tagged=True))
     out += [f"## {HEADINGS['supply']}", "", _md(summary.supply_text), ""]
     if summary.factors:
         out += [f"## {HEADINGS['factors']}", ""]
         for category in ("primary", "secondary"):
-            found = [f for f in summary.factors if f.category == category]
-            if not found:
-                continue
-            out += [f"### {CATEGORY_HEADINGS[category]}", ""]
-            for f in found:
-                out.append(f"- {_md(f.text)}")
-                out += _evidence(f)
-            out.append("")
-    if summary.perceived:
-        out += [f"## {HEADINGS['perceived']}", ""]
-        for f in summary.perceived:
-            worry, _, why = f.text.partition(": ")
-            out.append(f"- **{_md(worry)}**: {_md(why)}" if why else f"- {_md(worry)}")
-        out.append("")
-    if summary.next_steps:
-        out += [f"## {HEADINGS['steps']}", ""]
-        out += [f"{i}. {_md(step)}" for i, step in enumerate(summary.next_steps, 1)]
-        out.append("")
-    if summary.safety_net:
-        out += [f"## {HEADINGS['safety_net']}", ""]
-        out += [f"- {_md(item)}" for item in summary.safety_net]
-        out.append("")
-    if summary.open_questions:
-        out += [f"## {HEADINGS['open']}", ""]
-        out += [f"- {_md(q)}" for q in summary.open_questions]
-        out.append("")
-    if summary.sources:
-        out += [f"## {HEADINGS['sources']}", ""]
-        out += [f"- **{_md(t)}**: {_md(c)}" for t, c in summary.sources]
-        out.append("")
+            section(f"### {CATEGORY_HEADINGS[category]}",
+                    findings(f for f in summary.factors if f.category == category))
+    perceived = [f.text.partition(": ") for f in summary.perceived]
+    section(f"## {HEADINGS['perceived']}",
+            [f"- **{_md(worry)}**: {_md(why)}" if why else f"- {_md(worry)}" for worry, _, why in perceived])
+    section(f"## {HEADINGS['steps']}", [f"{i}. {_md(step)}" for i, step in enumerate(summary.next_steps, 1)])
+    section(f"## {HEADINGS['safety_net']}", [f"- {_md(item)}" for item in summary.safety_net])
+    section(f"## {HEADINGS['open']}", [f"- {_md(q)}" for q in summary.open_questions])
+    section(f"## {HEADINGS['sources']}", [f"- **{_md(t)}**: {_md(c)}" for t, c in summary.sources])
     out += [f"## {HEADINGS['about']}", "", f"> {_md(summary.disclaimer)}", "", f"*{tr('Made on {date}').format(date=format_date(made or date.today()))}*", ""]
     return "\n".join(out)

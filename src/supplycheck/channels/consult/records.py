@@ -5,21 +5,22 @@ CLI do that); every function takes an open `Store` and the rule base to use."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from ...core import interview
 from ...core.evaluate import evaluate
 from ...core.result import Explanation, Result
+from ...present import formats
 from ...present.language import in_language, without_text
+from ...present.letter import LetterData
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import ReferralTarget, Urgency
 from ...present.completeness import Completeness, assess
 from ...storage.store import IntakeRecord, Store, StoredResult, StoreError
 
 LetterFormat = Literal["html", "md", "json"]
-FORMATS: tuple[str, ...] = ("html", "md", "json")
 RECIPIENTS: tuple[ReferralTarget, ...] = (
     ReferralTarget.baby_doctor, ReferralTarget.mothers_doctor, ReferralTarget.lactation_consultant)
 
@@ -238,20 +239,6 @@ def rescore(store: Store, rulebase: RuleBase, refs: list[str] | None = None, *,
 # --------------------------------------------------------------------------- exporting
 
 
-@dataclass(frozen=True)
-class LetterData:
-    """Everything a referral letter shows, gathered from the store."""
-
-    ref: str
-    recipient: ReferralTarget
-    result: Result
-    answers: dict[str, Any]
-    notes: dict[str | None, str]
-    created_at: str
-    letter_date: date = field(default_factory=date.today)
-    completeness: Completeness | None = None
-
-
 def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralTarget | str, *,
                 letter_date: date | None = None) -> tuple[LetterData, Current]:
     target = ReferralTarget(recipient)
@@ -269,24 +256,12 @@ def letter_data(store: Store, rulebase: RuleBase, ref: str, recipient: ReferralT
 def export(store: Store, rulebase: RuleBase, ref: str, fmt: LetterFormat, recipient: str, *,
            paper: str = "auto", letter_date: date | None = None) -> tuple[str, Current]:
     """The referral letter of one intake as text in `fmt` (html, md or json)."""
-    from ...render import letter
-
+    try:
+        output = formats.by_name(fmt)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
     data, now = letter_data(store, rulebase, ref, recipient, letter_date=letter_date)
-    if fmt == "json":
-        return letter.to_json(rulebase, data), now
-    view = letter.build(rulebase, data)
-    if fmt == "md":
-        return letter.to_markdown(view), now
-    if fmt == "html":
-        return letter.to_html(view, paper=paper), now
-    raise StoreError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def local_time(iso: str | None) -> str:
-    """A stored UTC time as local `YYYY-MM-DD HH:MM`."""
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    return output.letter(rulebase, data, paper=paper), now
 
 
 def urgency_rank(value: str | Urgency | None) -> int:

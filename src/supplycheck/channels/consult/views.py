@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...i18n import tr
-from ...render.printable import printable
+from ...present.text import local_minute, printable, short, utc_time, words
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import Urgency
@@ -22,7 +22,7 @@ from ...present.summary import answer_text, field_label
 from ...present.completeness import Completeness, Kind
 from ...present.explain import Reasoning
 from ...render.table import Column, rich_table
-from .records import Current, Listed, Rescored, local_time
+from .records import Current, Listed, Rescored
 
 URGENCY_STYLE = {
     "emergency": "bold white on red",
@@ -31,11 +31,6 @@ URGENCY_STYLE = {
     "routine": "cyan",
     "none": "green",
 }
-
-
-def words(code: Any) -> str:
-    """A code as words: `same_day` -> `same day`."""
-    return tr(str(getattr(code, "value", code)).replace("_", " "))
 
 
 def urgency_label(urgency: Urgency | str | None) -> Text:
@@ -94,12 +89,12 @@ def findings_panel(rulebase: RuleBase, result: Result, *, title: str = "Findings
     else:
         grid.add_row(tr("Red flags"), nothing_found("red_flag", completeness))
     for category in ("primary", "secondary"):
-        names = [_short(_clinical(codes.factors, f.id)) for f in result.factors
+        names = [short(_clinical(codes.factors, f.id)) for f in result.factors
                  if f.category.value == category]
         grid.add_row(tr("Primary") if category == "primary" else tr("Secondary"),
                      Text("; ".join(names)) if names else nothing_found(category, completeness))  # type: ignore[arg-type]
     if result.perceived_signs:
-        grid.add_row(tr("Perceived"), "; ".join(_short(_clinical(codes.perceived_signs, c))
+        grid.add_row(tr("Perceived"), "; ".join(short(_clinical(codes.perceived_signs, c))
                                             for c in result.perceived_signs))
     supply = result.supply_picture
     grid.add_row(tr("Supply"), Text.assemble((words(supply), "bold"), "  ",
@@ -111,14 +106,6 @@ def findings_panel(rulebase: RuleBase, result: Result, *, title: str = "Findings
         border = "red"
     return Panel(grid, title=title, subtitle=subtitle, border_style=border, title_align="left",
                  subtitle_align="right")
-
-
-def _short(text: str) -> str:
-    """The part of a clinical wording before its first colon or parenthesis."""
-    for mark in (":", " ("):
-        if mark in text:
-            text = text.split(mark, 1)[0]
-    return text.strip()
 
 
 def status_line(rulebase: RuleBase, result: Result) -> Text:
@@ -249,8 +236,8 @@ LIST_COLUMNS: tuple[Column, ...] = (
     Column("status", "Status", priority=1),
     Column("kind", "Kind", priority=3),
     Column("answered", "Answers", priority=4),
-    Column("updated_at", "Last change", priority=2, show=local_time),
-    Column("created_at", "Created", priority=5, show=local_time),
+    Column("updated_at", "Last change", priority=2, show=local_minute),
+    Column("created_at", "Created", priority=5, show=local_minute),
     Column("rulebase", "Rule base", priority=6),
 )
 
@@ -274,9 +261,9 @@ def header(now: Current) -> Text:
     stored = now.stored
     text = Text.assemble(
         ("Intake ", "bold"), (r.ref, "bold cyan"),
-        f"  created {local_time(r.created_at)} · last change {local_time(r.updated_at)} · ",
+        f"  created {local_minute(r.created_at)} · last change {local_minute(r.updated_at)} · ",
         ("finished" if r.finished else "open", "bold"),
-        f"\nScored {local_time(stored.at)} with rule base {stored.rulebase_name} "
+        f"\nScored {local_minute(stored.at)} with rule base {stored.rulebase_name} "
         f"{stored.rulebase_version} ({stored.rulebase_hash[:12]})\n")
     done = now.completeness
     text.append(done.sentence(), style="bold yellow" if done.finished_early else "")
@@ -304,19 +291,6 @@ def answers_view(rulebase: RuleBase, answers: dict[str, Any], notes: dict[str | 
     if notes.get(None):
         parts.append(Text.assemble(("\nIntake note: ", "bold"), (printable(notes[None]), "italic")))
     return Group(*parts)
-
-
-def utc_time(iso: str) -> str:
-    """A stored time as UTC with its offset, to the second: `2026-12-02 00:31:05+00:00`."""
-    from datetime import datetime, timezone
-
-    try:
-        when = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if when.tzinfo is None:  # written without an offset: stored times are UTC
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(sep=" ", timespec="seconds")
 
 
 def audit_table(rulebase: RuleBase, entries: Iterable[AuditEntry]) -> Table:
@@ -372,7 +346,7 @@ def rescore_view(rulebase: RuleBase, reports: Iterable[Rescored]) -> RenderableT
                          "perceived": codes.perceived_signs}[c.what]
                 sign, style = ("+", "red") if c.after else ("−", "green")
                 line = Text.assemble(f"    {sign} {words(c.what)} ", (c.code or "", "bold"), "  ",
-                                     (_short(_clinical(table, c.code)), "dim"), style=None)
+                                     (short(_clinical(table, c.code)), "dim"), style=None)
                 line.stylize(style, 4, 5)
             parts.append(line)
         for ex in rep.diff.rules_now_firing:

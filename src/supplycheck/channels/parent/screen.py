@@ -1,20 +1,16 @@
-"""The parents' screening: welcome, the questions (adaptive, with Back), red-flag interrupts,
-the summary, saving it; and the same flow replayed from a file of answers.
-
-Everything clinical comes from the core: `interview` says which question is next,
-`evaluate` decides, `summary.build` words the result, `render` lays it out. Every answer is
-saved in the store the moment it is given, so a killed terminal loses at most the answer being
-typed, and `resume` picks the screening up at the next question.
+"""The parents' screening in the terminal: welcome, the questions (adaptive, with Back),
+red-flag interrupts, the summary, offering to save it; and a replay from a file of answers,
+printed. The prompts and panels only: what the screening holds and decides (which red flag to
+show, how many questions are left, the save format, the replay itself) is in `screening.py`,
+and `resume` picks a screening up at the next question.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import Enum
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from rich.console import Console
 from rich.panel import Panel
@@ -22,47 +18,18 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ...core import interview
-from ...i18n import format_datetime, tr
+from ...i18n import tr
 from ...present import summary as summary_mod
-from ...storage.atomic import write_atomic
-from ...storage.store import Store
+from ...present.text import local_datetime
 from ..ask import Action, Interrupted, ask, choose, on_interrupt
 from ...present.completeness import questions_left
-from ...errors import FieldError, IntakeError, SupplycheckError
-from ...core.evaluate import evaluate
-from ...core.intake import parse_intake
 from ...core.result import Result
 from ...rulebase.loader import RuleBase
-from ...rulebase.models import NONE_OF_THESE
-
-SECONDS_PER_QUESTION = 8  # for the "about N minutes" in the welcome
-
-SAVE_FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
-                ".json": "json"}
-
-
-class ScreenError(SupplycheckError):
-    """A screening cannot run as asked (no terminal, an unreadable answers file, ...)."""
-
-
-class AnswersFileError(ScreenError):
-    def __init__(self, path: Path, detail: str):
-        self.path = path
-        self.detail = detail
-        super().__init__(f"{path}: {detail}")
-
-
-class SaveFormatError(ScreenError):
-    def __init__(self, path: Path):
-        self.path = path
-        super().__init__(tr("{path}: cannot tell the format from the extension; use .md, .html or .json").format(path=path))
-
-
-class Ending(str, Enum):
-    finished = "finished"  # every question asked
-    stopped = "stopped"  # stopped after a red flag: summary of the answers so far
-    paused = "paused"  # saved, to resume later
-    discarded = "discarded"  # quit and deleted
+from ...storage.store import Store
+from .screening import (
+    Ending, Outcome, Replay, ScreenError, Screening, minutes, progress_mark, replay, save_summary,
+    to_go, urgency_text,
+)
 
 
 @dataclass
@@ -80,19 +47,7 @@ class Terminal:
         return {"input": self.input, "output": self.output}
 
 
-@dataclass
-class Outcome:
-    ending: Ending
-    ref: str | None
-    result: Result | None = None
-    summary: summary_mod.Summary | None = None
-
-
 # ------------------------------------------------------------------ what is shown
-
-def _minutes(questions: int) -> int:
-    return max(1, round(questions * SECONDS_PER_QUESTION / 60))
-
 
 def welcome(rulebase: RuleBase) -> Panel:
     fewest, most = questions_left(rulebase, {})
@@ -101,7 +56,7 @@ def welcome(rulebase: RuleBase) -> Panel:
                 "short summary: whether what you see is usually normal, what may be affecting "
                 "your milk supply, who to see and how soon.\n\n")
     body.append(f"Between {fewest} and {most} questions, depending on your answers (about "
-                f"{_minutes(fewest)} to {_minutes(most)} minutes): questions that don't apply are "
+                f"{minutes(fewest)} to {minutes(most)} minutes): questions that don't apply are "
                 "skipped. Your answers stay on this computer: nothing is sent anywhere.\n\n")
     body.append(rulebase.meta.disclaimer.parent.strip(), style="bold")
     body.append("\n\n")
@@ -112,23 +67,9 @@ def welcome(rulebase: RuleBase) -> Panel:
                  title_align="left", padding=(0, 1))
 
 
-def to_go(left: tuple[int, int]) -> str:
-    """`12 questions to go`, or `12 to 20 questions to go` while skip logic may still cut some."""
-    fewest, most = left
-    if most <= 1:
-        return tr("last question")
-    return f"{most} questions to go" if fewest == most else f"{fewest} to {most} questions to go"
-
-
 def section_header(progress: interview.Progress, left: tuple[int, int]) -> Rule:
     return Rule(Text.assemble((progress.section.title.parent, "bold"), ("  ·  " + to_go(left), "dim")),
                 align="left")
-
-
-def progress_mark(position: int, left: tuple[int, int]) -> str:
-    """`[3/41–57]`: this question's number, and how many there will be in all."""
-    fewest, most = (position - 1 + n for n in left)
-    return f"[{position}/{most}]" if fewest == most else f"[{position}/{fewest}–{most}]"
 
 
 def print_summary(rulebase: RuleBase, result: Result, term: Terminal) -> summary_mod.Summary:
@@ -147,129 +88,20 @@ def show_red_flags(rulebase: RuleBase, result: Result, codes: list[str], console
     console.print(red_flag_panel(summary_mod.build(rulebase, result, "parent"), codes))
 
 
-def red_flags_to_show(rulebase: RuleBase, answers: Mapping[str, Any], result: Result,
-                      shown: set[str], *, settled_only: bool = True) -> list[str]:
-    """The red flags to interrupt with now: not shown yet, and (with `settled_only`) with every
-    answer behind them already given, so that a question still to come (say, how old the baby
-    was when weighed) cannot take the flag back a moment after it was shown."""
-    pending = {q.id for q in interview.questions_to_ask(rulebase, answers) if q.id not in answers}
-    out = []
-    for code in result.red_flags:
-        if code in shown:
-            continue
-        if settled_only and pending:
-            behind = {a for ex in result.explanations if f"red_flag:{code}" in ex.concludes
-                      for f in ex.evidence for a in rulebase.answers_behind(f)}
-            if behind & pending:
-                continue
-        out.append(code)
-    return out
-
-
-# ------------------------------------------------------------------ saving the summary
-
-def render_file(path: Path, rulebase: RuleBase, result: Result) -> str:
-    """The summary in the format the file's extension names."""
-    kind = SAVE_FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise SaveFormatError(path)
-    if kind == "json":
-        from ...render.result_json import to_json
-        return to_json(result)
-    built = summary_mod.build(rulebase, result, "parent")
-    if kind == "html":
-        from ...render.html import to_html
-        return to_html(built)
-    from ...render.markdown import to_markdown
-    return to_markdown(built)
-
-
-def save_summary(path: Path, rulebase: RuleBase, result: Result) -> Path:
-    text = render_file(path, rulebase, result)
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise ScreenError(tr("{path}: could not write the summary ({reason})").format(path=path, reason=exc.strerror or exc)) from exc
-    return path
-
-
 # ------------------------------------------------------------------ the interactive flow
-
-@dataclass
-class Screening:
-    """One screening in progress: the answers, the order they were given (for Back), the red
-    flags already shown, and where it is saved."""
-
-    rulebase: RuleBase
-    store: Store
-    ref: str | None = None
-    answers: dict[str, Any] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
-    shown_flags: set[str] = field(default_factory=set)
-    defaults: dict[str, Any] = field(default_factory=dict)  # earlier answers, offered again after Back
-
-    def save(self, field_id: str, value: Any) -> None:
-        if self.ref is None:
-            from ...storage.store import new_ref
-            self.ref = new_ref("screen")
-            self.store.create(self.ref, kind="screen", rulebase=self.rulebase)
-        self.store.set_answer(self.ref, field_id, value)
-        self.answers[field_id] = value
-        if field_id in self.history:
-            self.history.remove(field_id)
-        self.history.append(field_id)
-        self.defaults.pop(field_id, None)
-
-    def back(self) -> str | None:
-        """Forget the last answer (kept as the default when it is asked again)."""
-        if not self.history:
-            return None
-        field_id = self.history.pop()
-        self.defaults[field_id] = self.answers.pop(field_id, None)
-        if self.ref is not None:
-            self.store.clear_answer(self.ref, field_id)
-        return field_id
-
-    def drop_invalid_answers(self) -> list[str]:
-        """Forget saved answers the rule base no longer accepts (it changed since they were
-        given), so their questions are asked again. Returns their field ids."""
-        stale = []
-        for field_id, value in list(self.answers.items()):
-            if field_id not in self.rulebase.questions:
-                continue  # a question that is gone: kept, and never used
-            if value is None:
-                continue
-            try:
-                parse_intake(self.rulebase, {field_id: value})
-            except IntakeError:
-                stale.append(field_id)
-                del self.answers[field_id]
-                self.history.remove(field_id)
-                self.store.clear_answer(self.ref, field_id)
-        return stale
-
-    def result(self) -> Result:
-        return evaluate(self.rulebase, interview.relevant_answers(self.rulebase, self.answers))
-
-    def new_red_flags(self, result: Result, *, settled_only: bool = True) -> list[str]:
-        new = red_flags_to_show(self.rulebase, self.answers, result, self.shown_flags,
-                                settled_only=settled_only)
-        self.shown_flags.update(new)
-        return new
-
 
 def _choose(message: str, choices: list[tuple[str, str]], term: Terminal, default: str | None = None) -> str | None:
     """A plain list prompt for the flow's own questions; None on Ctrl-C / Ctrl-D."""
     return choose(message, choices, default=default, **term.prompt_kwargs())
 
 
-def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool) -> Screening:
+def open_screening(rulebase: RuleBase, store: Store, term: Terminal, *, resume: bool) -> Screening:
     """A new screening, or the most recent unfinished one (with `resume`, or when the person
     says so)."""
     latest = store.latest_unfinished("screen")
     if latest is not None and not resume:
         record = store.get(latest)
-        when = _local_time(record.updated_at) if record else tr("earlier")
+        when = local_datetime(record.updated_at) if record else tr("earlier")
         choice = _choose(tr("You have an unfinished screening from {when}. Continue it?").format(when=when),
                          [("resume", tr("Yes, continue where I left off")), ("new", tr("No, start a new one"))], term)
         resume = choice != "new"
@@ -296,14 +128,7 @@ def open_screening(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bo
     return Screening(rulebase, store)
 
 
-def _local_time(iso: str) -> str:
-    try:
-        return format_datetime(datetime.fromisoformat(iso).astimezone())
-    except ValueError:
-        return iso
-
-
-def run(rulebase: RuleBase, store: Any, term: Terminal, *, resume: bool = False) -> Outcome:
+def run(rulebase: RuleBase, store: Store, term: Terminal, *, resume: bool = False) -> Outcome:
     """The interactive screening, from the welcome to the summary."""
     console = term.console
     console.print(welcome(rulebase))
@@ -401,12 +226,8 @@ def _paused_message(term: Terminal, screening: Screening) -> None:
     result = screening.result() if screening.answers else None
     if result is not None and result.status == "scored" and result.red_flags:
         # what to do and how soon, in the rule base's words: a pause must not bury it
-        words = rulebase_urgency_text(screening.rulebase, result)
+        words = urgency_text(screening.rulebase, result)
         term.console.print(Text.assemble((tr("Before you go: "), "bold"), words))
-
-
-def rulebase_urgency_text(rulebase: RuleBase, result: Result) -> str:
-    return rulebase.codes.urgencies[result.urgency].parent
 
 
 def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | None:
@@ -437,79 +258,6 @@ def offer_to_save(rulebase: RuleBase, result: Result, term: Terminal) -> Path | 
             continue
         term.console.print(Text.assemble(tr("Saved the summary to "), (str(path), "bold"), "."))
         return path
-
-
-# ------------------------------------------------------------------ replay from a file
-
-def load_answers(path: Path) -> dict[str, Any]:
-    """Answers from a YAML or JSON file: a mapping of field -> value, or a golden case with an
-    `intake:` mapping."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AnswersFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-            data = yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError and json errors: not an answers file
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise AnswersFileError(path, f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
-                                     f"{str(exc).splitlines()[0]}") from exc
-    if isinstance(data, Mapping) and isinstance(data.get("intake"), Mapping):
-        data = data["intake"]
-    if not isinstance(data, Mapping):
-        raise AnswersFileError(path, "expected a mapping of question ids to answers")
-    # YAML reads an unquoted yes/no (or true/false) as a boolean: it is the yes/no answer.
-    return {k: ("yes" if v is True else "no" if v is False else v) for k, v in data.items()}
-
-
-@dataclass
-class Replay:
-    answers: dict[str, Any]  # as the interview would have recorded them (None = not given)
-    result: Result
-    red_flags_shown: list[list[str]]  # the interrupts, in order
-    not_asked: list[str]  # answers in the file that the interview would not ask
-    warnings: list[str]
-
-
-def replay(rulebase: RuleBase, raw: Mapping[str, Any],
-           on_red_flags: Callable[[Result, list[str]], None] | None = None) -> Replay:
-    """Walk the interview with answers from a file: each question the flow would ask gets the
-    file's answer (or none), and red flags interrupt (`on_red_flags`) as they appear. Raises
-    IntakeError for bad values (every bad field listed)."""
-    intake = parse_intake(rulebase, raw)
-    given = intake.answers
-    answers: dict[str, Any] = {}
-    shown: set[str] = set()
-    interrupts: list[list[str]] = []
-    while (question := interview.next_question(rulebase, answers)) is not None:
-        value = given.get(question.id)
-        # the validated intake holds "none of these" as []; the interview records it as chosen
-        answers[question.id] = [NONE_OF_THESE] if value == [] else value
-        if question.id not in given:
-            continue
-        result = evaluate(rulebase, interview.relevant_answers(rulebase, answers))
-        new = red_flags_to_show(rulebase, answers, result, shown)
-        if new:
-            shown.update(new)
-            interrupts.append(new)
-            if on_red_flags is not None:
-                on_red_flags(result, new)
-    result = evaluate(rulebase, {**interview.relevant_answers(rulebase, answers),
-                                 **({"id": intake.id} if intake.id else {})})
-    last = red_flags_to_show(rulebase, answers, result, shown, settled_only=False)
-    if last:  # behind answers the file left out: they interrupt at the end
-        interrupts.append(last)
-        if on_red_flags is not None:
-            on_red_flags(result, last)
-    if result.status != "scored":  # cannot happen with validated answers; never print a half result
-        raise IntakeError([FieldError(e.field, None, e.message) for e in result.errors])
-    not_asked = [f for f in given if f not in answers]
-    return Replay(answers, result, interrupts, not_asked, intake.warnings)
 
 
 def run_replay(rulebase: RuleBase, raw: Mapping[str, Any], console: Console) -> Replay:
