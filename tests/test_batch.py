@@ -24,11 +24,11 @@ from supplycheck.channels.batch import (
     CSV_COLUMNS,
     AtomicFile,
     IdentifyingColumnsError,
-    InputError,
     OutputError,
     Record,
     Scorer,
     Summary,
+    UnreadableInput,
     contract_dict,
     flatten,
     read_intakes,
@@ -294,8 +294,10 @@ def test_broken_csv_rows_are_explained_and_the_rest_scored(rulebase, tmp_path):
     assert result.exit_code == 0
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
+    # A row that cannot be read keeps its id where it is sure: the first column of a row of the
+    # wrong width; after a stray quote no cell is sure.
     assert [(r["id"], r["status"]) for r in rows] == [
-        ("a", "scored"), ("", "error"), ("", "error"), ("", "error"), ("e", "scored"), ("f", "error"), ("g", "error")]
+        ("a", "scored"), ("b", "error"), ("c", "error"), ("", "error"), ("e", "scored"), ("f", "error"), ("g", "error")]
     assert rows[1]["error_messages"] == f"{path} line 3: 3 cells where the header has 4"
     assert rows[2]["error_messages"] == f"{path} line 4: 6 cells where the header has 4"
     assert rows[3]["error_messages"] == f"{path} line 5: unbalanced quote (a quoted cell is not closed)"
@@ -313,10 +315,10 @@ def test_json_array_items_are_numbered_and_a_syntax_error_refuses_the_file(ruleb
         (5, None, "null, not an intake object")]
     assert records[1].fields["birth_weight_g"] == 3400.5  # a float, as json.loads gives it
     path.write_text('[\n  {"id": "a", "infant_age_days": 3},\n  {"id": "b", "infant_age_days": },\n]')
-    with pytest.raises(InputError, match="not valid JSON after item 1"):
+    with pytest.raises(UnreadableInput, match="not valid JSON after item 1"):
         list(read_intakes(path, rulebase))
     (tmp_path / "object.json").write_text('{"id": "a"}')
-    with pytest.raises(InputError, match="expected a JSON array"):
+    with pytest.raises(UnreadableInput, match="expected a JSON array"):
         list(read_intakes(tmp_path / "object.json", rulebase))
 
 

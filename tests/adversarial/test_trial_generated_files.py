@@ -1,6 +1,6 @@
 """Properties over generated files: random bytes, random CSV dialects, random JSON shapes. Every
 run either scores every record (one result each, in order) or refuses the file with a clear
-error (unreadable: InputError; identifying: PrivacyError), never anything else, and an
+error (unreadable: UnreadableInput; identifying: PrivacyError), never anything else, and an
 identifying value never reaches an output or a message. Real files, the library's run."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import load_rulebase
-from supplycheck.channels.batch import InputError, score_files
+from supplycheck.channels.batch import UnreadableInput, score_files
 from supplycheck.errors import SupplycheckError
 from supplycheck.privacy import PrivacyError
 
@@ -31,7 +31,7 @@ def run(tmp: Path, name: str, content: bytes) -> tuple[list[dict] | None, Except
     out.unlink(missing_ok=True)
     try:
         summary = score_files([source], out, RULES, workers=1)
-    except (InputError, PrivacyError) as exc:
+    except (UnreadableInput, PrivacyError) as exc:
         assert not out.exists()
         return None, exc
     except SupplycheckError as exc:  # pragma: no cover - a failure of the property
@@ -77,7 +77,7 @@ def test_any_csv_dialect_gives_one_result_per_record_in_order(tmp_path_factory, 
     content = ("\ufeff" if bom else "") + buf.getvalue()
     results, refused = run(tmp_path_factory.mktemp("csv"), "in.csv", content.encode())
     if delimiter != ",":
-        assert isinstance(refused, InputError)
+        assert isinstance(refused, UnreadableInput)
         return
     assert refused is None, refused
     assert [r["id"] for r in results] == [f"r{i}" for i in range(len(rows))]

@@ -78,7 +78,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.command("batch", epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--output", required=True, metavar="OUTPUT",
-              help="Results: .jsonl (one result a line) or .csv (flat columns); - for JSONL on standard output.")
+              help="Results: .jsonl (one result a line), .csv (flat columns) or .parquet; - for JSONL on standard output.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of cores).")
 @click.option("--drop-columns", "drop", multiple=True, metavar="COLUMN[,COLUMN...]",
@@ -86,7 +86,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "fhir"]), default=None,
               help="Output format (default: from OUTPUT's extension). fhir: one RiskAssessment a line "
                    "(an OperationOutcome for an error record).")
-@click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any intake is an error or an input has no intakes.")
+@click.option("--with-source", is_flag=True,
+              help="Add to each result the file and line it comes from (`source`; source.file and source.line in CSV).")
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the summary as JSON to this file.")
 @click.option("--progress/--no-progress", default=None,
@@ -95,16 +97,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @lang_option(environment=False, help="Language of the human-readable `text` fields (codes never change); default English.")
 @rules_option
 def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, workers: int | None,
-                  drop: tuple[str, ...], strict: bool, summary_path: Path | None,
+                  drop: tuple[str, ...], strict: bool, with_source: bool, summary_path: Path | None,
                   progress: bool | None, quiet: bool, fmt: str | None) -> None:
     """Score anonymised intake files: one result per intake, in input order.
 
-    INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line) or
-    .json (an array) file, or - for JSONL on standard input. Exports of form tools are
-    recognised by their content: FHIR QuestionnaireResponses (.json: one resource or a Bundle;
-    .ndjson/.jsonl: one a line), REDCap raw CSV exports and ODK/KoboToolbox CSV exports of the
-    forms `supplycheck export questionnaire` writes. A record with bad values, or a line
-    that cannot be parsed, becomes an error result that says why; the rest are still scored.
+    INPUT is a .csv (header row, any column order, lists as a;b), .jsonl (one object a line),
+    .json (an array) or .parquet (lists as Arrow lists) file, or - for JSONL on standard input.
+    Exports of form tools are recognised by their content: FHIR QuestionnaireResponses (.json:
+    one resource or a Bundle; .ndjson/.jsonl: one a line), REDCap raw CSV exports and
+    ODK/KoboToolbox CSV exports of the forms `supplycheck export questionnaire` writes. A record
+    with bad values, or a line that cannot be parsed, becomes an error result that says why
+    (with its id where it can be read); the rest are still scored.
 
     Identifying data is refused: columns named for it (name, e-mail, phone, address, postcode,
     dates, health-service or record numbers, free text), and values that look like it in any
@@ -113,9 +116,11 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
     column and line, never the value; remove them, or name the columns in --drop-columns. A
     refused run writes nothing, not even to standard output.
 
+    Ids used twice and records without an id are warned about.
+
     Exit status: 0 every intake read (scored or error), 1 with --strict when any intake is an
-    error, 2 a file cannot be read or the command is misused, 3 refused for privacy, 4 the
-    output cannot be written, 130 interrupted.
+    error or an input has no intakes, 2 a file cannot be read or the command is misused, 3
+    refused for privacy, 4 the output cannot be written, 130 interrupted.
 
     CSV output has one row per intake; lists are joined with ';', and cells a spreadsheet would
     run as a formula start with a quote:
@@ -123,8 +128,12 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
     \b
       id, status, urgency, supply_picture, red_flags, primary_factors, secondary_factors,
       factor_evidence (factor:field,field;...), perceived_signs, referrals (to:urgency;...),
-      referral_reasons (to:reason,reason;...), next_steps (codes), error_fields,
-      error_messages (joined with ' | '), rulebase.name, rulebase.version, rulebase.hash
+      referral_reasons (to:reason,reason;...), next_steps (codes), safety_net (codes),
+      error_fields, error_messages (joined with ' | '), rulebase.name, rulebase.version,
+      rulebase.hash (with --with-source: source.file, source.line)
+
+    Parquet output has the same fields as JSONL, with lists as Arrow lists (schema in
+    docs/batch-results.md).
     """
     err = console(stderr=True)
     show = (err.is_terminal and not quiet) if progress is None else progress
@@ -133,7 +142,8 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
         with ProgressBar(err, show) as bar:
             summary = score_files(list(inputs), output, rulebase, workers=workers,
                                   drop_columns=_split(drop), on_warning=bar.warn,
-                                  on_progress=bar.update, summary_path=summary_path, fmt=fmt)
+                                  on_progress=bar.update, summary_path=summary_path,
+                                  with_source=with_source, fmt=fmt)
     except PrivacyError as exc:
         err.print(printable(f"supplycheck: {exc}"), markup=False, soft_wrap=True)
         names = ",".join(name for name, _ in getattr(exc, "columns", []) if not name.startswith("("))
@@ -148,7 +158,7 @@ def batch_command(rulebase: RuleBase, inputs: tuple[str, ...], output: str, work
 
     if not quiet:
         print_summary(console(stderr=output == "-"), summary, rulebase, output)
-    if strict and summary.errors:
+    if strict and (summary.errors or summary.empty_inputs):
         raise SystemExit(EXIT_FINDINGS)
 
 
@@ -172,6 +182,8 @@ def print_summary(out: Console, summary: Summary, rulebase: RuleBase, output: st
     rate = f"{s.records_per_second:,.0f} intakes/s"
     out.print(printable(f"Read {s.records:,} intakes in {s.seconds:.1f} s ({rate}): {s.scored:,} scored, "
                         f"{s.errors:,} error{'s' if s.errors != 1 else ''}. Results: {output}"), markup=False, soft_wrap=True)
+    if s.empty_inputs:
+        out.print(printable(f"No intakes in: {', '.join(s.empty_inputs)}"), markup=False, soft_wrap=True)
     if s.scored:
         data = s.to_dict()
         out.print()

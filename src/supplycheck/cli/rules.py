@@ -124,11 +124,15 @@ def fields_command(rulebase: RuleBase, as_json: bool) -> None:
 
 
 @rules_group.command("schema")
-@click.argument("which", type=click.Choice(["intake", "result"]))
+@click.argument("which", type=click.Choice(["intake", "result", "batch-result"]))
 @rules_option
 def schema_command(rulebase: RuleBase, which: str) -> None:
-    """Print the JSON Schema of an intake record or of a result."""
-    schema = intake_json_schema(rulebase) if which == "intake" else Result.model_json_schema()
+    """Print the JSON Schema of an intake record, of a result, or of one line of batch output."""
+    if which == "batch-result":
+        from ..channels.batch.writers import result_json_schema
+        schema = result_json_schema(rulebase.codes)
+    else:
+        schema = intake_json_schema(rulebase) if which == "intake" else Result.model_json_schema()
     click.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 

@@ -100,10 +100,14 @@ def compute(derived: list[tuple[str, Callable[..., Any]]], known: Mapping[str, A
     out: dict[str, Any] = {}
     for name, function in derived:
         required, optional = inputs_of(function)
-        if all(p in values for p in required):
+        try:
             args = {p: values[p] for p in required}
-            args.update({p: values[p] for p in optional if p in values})
-            result = function(**args)
-            if result is not None:
-                out[name] = values[name] = result
+        except KeyError:
+            continue
+        for p in optional:
+            if p in values:
+                args[p] = values[p]
+        result = function(**args)
+        if result is not None:
+            out[name] = values[name] = result
     return out

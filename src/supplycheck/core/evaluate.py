@@ -3,14 +3,13 @@ durable_rules matching -> the result, with the reasoning behind it."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+import operator
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 from . import derive, engine
 from ..errors import IntakeError
 from .intake import Intake, parse_intake
-from .result import (
-    ErrorItem, Explanation, Factor, NextStep, OpenQuestion, Referral, Result, RuleBaseRef,
-)
+from .result import ErrorItem, Explanation, OpenQuestion, Result, RuleBaseRef
 from ..rulebase import conditions as C
 from ..rulebase.loader import CompiledRule, RuleBase
 from ..rulebase.models import ReferralTarget, Urgency
@@ -60,74 +59,152 @@ def evaluate_intake(rulebase: RuleBase, intake: Intake, *, explain: bool = True)
 def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
              fired: list[CompiledRule], *, explain: bool = True) -> Result:
     """Turn the rules that fired into a result. Pure: no engine, no I/O."""
-    codes = rulebase.codes
-    # Most urgent first; ties keep rule-base order (stable sort).
-    by_urgency = sorted(fired, key=lambda r: r.model.urgency.rank)
-
-    flags: dict[str, tuple[int, int]] = {}
-    for r in by_urgency:
-        code = r.model.red_flag
-        if code and code not in flags:
-            is_mother = codes.red_flags[code].subject == "mother"
-            flags[code] = (r.model.urgency.rank, int(is_mother))
-    # Most urgent first (the contract's order); at equal urgency the baby's lead the mother's.
-    red_flags = sorted(flags, key=lambda c: flags[c])
-
-    evidence = {r.id: _evidence(rulebase, r, facts) for r in fired if explain or r.model.factor}
-    factors: dict[str, list[str]] = {}
-    for r in fired:
-        if r.model.factor:
-            fields = factors.setdefault(r.model.factor, [])
-            fields.extend(f for f in _answers_behind(rulebase, evidence[r.id], facts) if f not in fields)
-
-    referrals: dict[ReferralTarget, tuple[Urgency, list[str]]] = {}
-    for r in by_urgency:
-        reason = r.model.red_flag or r.model.factor or r.model.perceived or (
-            r.model.supply.value if r.model.supply else r.id)
-        for ref in r.model.refer:
-            urgency, reasons = referrals.get(ref.to, (ref.urgency, []))
-            if ref.urgency.rank < urgency.rank:
-                urgency = ref.urgency
-            if reason not in reasons:
-                reasons.append(reason)
-            referrals[ref.to] = (urgency, reasons)
-    referral_list = sorted(
-        (Referral(to=to, urgency=u, reasons=reasons) for to, (u, reasons) in referrals.items()),
-        key=lambda ref: (ref.urgency.rank, list(ReferralTarget).index(ref.to)))
-    urgency = referral_list[0].urgency if referral_list else Urgency.none
-
-    pictures = {r.model.supply for r in fired if r.model.supply}
-    supply = next((p for p in rulebase.meta.supply_precedence if p in pictures), "unclear")
-
-    steps: dict[str, NextStep] = {}
-    for r in by_urgency:
-        for code in r.model.next_steps:
-            steps.setdefault(code, NextStep(code=code, text=codes.next_steps[code].parent))
-    # A step that another one makes redundant is left out ("weigh within 2 days" under "see a
-    # doctor today"), so the advice never contradicts its own urgency.
-    superseded = {s for code in steps for s in codes.next_steps[code].supersedes}
-    steps = {code: step for code, step in steps.items()
-             if code not in superseded and _applies(rulebase, f"next_step:{code}", facts)}
-    safety_net = [NextStep(code=code, text=entry.parent) for code, entry in codes.safety_net.items()
-                  if _applies(rulebase, f"safety_net:{code}", facts)]
-
+    found = conclusions(rulebase, facts, [r.id for r in fired])
+    safety_net = found.pop("safety_net")
+    by_urgency = sorted(fired, key=lambda r: r.model.urgency.rank) if explain else []
     return Result(
         id=intake.id,
         status="scored",
-        urgency=urgency,
-        supply_picture=supply,
-        red_flags=red_flags,
-        factors=[Factor(id=code, category=codes.factors[code].category, evidence=fields)
-                 for code, fields in factors.items()],
-        perceived_signs=list(dict.fromkeys(r.model.perceived for r in fired if r.model.perceived)),
-        referrals=referral_list,
-        next_steps=list(steps.values()),
+        **found,
         rulebase=rulebase_ref(rulebase),
         safety_net=safety_net,
-        explanations=[_explain(r, evidence[r.id]) for r in by_urgency] if explain else [],
-        open_questions=open_questions(rulebase, facts, {r.id for r in fired}, urgency) if explain else [],
+        explanations=[_explain(r, _evidence(rulebase, r, facts)) for r in by_urgency],
+        open_questions=open_questions(rulebase, facts, {r.id for r in fired}, Urgency(found["urgency"])) if explain else [],
         warnings=intake.warnings,
     )
+
+
+class _Concludes(NamedTuple):
+    """What one rule concludes, worked out once per rule base for `conclusions`."""
+
+    rule: CompiledRule
+    rank: int  # of its urgency (0 is the most urgent)
+    red_flag: str | None
+    flag_order: tuple[int, int]  # most urgent first; at equal urgency the baby's before the mother's
+    factor: str | None
+    category: str | None
+    perceived: str | None
+    supply: str | None
+    reason: str  # what its referrals give as their reason
+    refer: tuple[tuple[str, int], ...]  # (to, urgency rank)
+    next_steps: tuple[str, ...]
+
+
+def _concludes(rulebase: RuleBase) -> dict[str, _Concludes]:
+    table = rulebase.__dict__.get("_concludes")
+    if table is None:
+        codes = rulebase.codes
+        table = {}
+        for r in rulebase.rules:
+            m = r.model
+            rank = m.urgency.rank
+            table[r.id] = _Concludes(
+                rule=r, rank=rank, red_flag=m.red_flag,
+                flag_order=(rank, int(m.red_flag is not None and codes.red_flags[m.red_flag].subject == "mother")),
+                factor=m.factor, category=codes.factors[m.factor].category.value if m.factor else None,
+                perceived=m.perceived, supply=m.supply.value if m.supply else None,
+                reason=m.red_flag or m.factor or m.perceived or (m.supply.value if m.supply else r.id),
+                refer=tuple((ref.to.value, ref.urgency.rank) for ref in m.refer),
+                next_steps=tuple(m.next_steps))
+        rulebase.__dict__["_concludes"] = table
+    return table
+
+
+_by_rank = operator.attrgetter("rank")
+_URGENCIES = [u.value for u in Urgency]  # by rank
+_TARGETS = {t.value: i for i, t in enumerate(ReferralTarget)}
+
+
+def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) -> dict[str, Any]:
+    """The findings of the rules that fired (their ids, in rule-base order), as the contract's
+    fields, JSON-ready and in the contract's order: urgency, supply_picture, red_flags, factors,
+    perceived_signs, referrals, next_steps, and then safety_net (which the contract puts after
+    `rulebase`). Whatever is ordered by urgency takes the most urgent rule first, ties in
+    rule-base order. A next step or safety-net item whose condition is definitely false for
+    these facts is left out."""
+    table = _concludes(rulebase)
+    rules = [table[rule_id] for rule_id in fired]
+    by_urgency = sorted(rules, key=_by_rank)
+
+    flags: dict[str, tuple[int, int]] = {}
+    referrals: dict[str, tuple[int, list[str]]] = {}
+    steps: list[str] = []
+    for c in by_urgency:
+        if c.red_flag and c.red_flag not in flags:
+            flags[c.red_flag] = c.flag_order
+        for to, rank in c.refer:
+            best, reasons = referrals.get(to, (rank, []))
+            if c.reason not in reasons:
+                reasons.append(c.reason)
+            referrals[to] = (min(best, rank), reasons)
+        for code in c.next_steps:
+            if code not in steps:
+                steps.append(code)
+
+    factors: dict[str, tuple[str, list[str]]] = {}
+    perceived: list[str] = []
+    pictures: set[str] = set()
+    for c in rules:
+        if c.factor:
+            _, fields = factors.setdefault(c.factor, (c.category, []))
+            fields.extend(f for f in _factor_answers(rulebase, c, facts) if f not in fields)
+        if c.perceived and c.perceived not in perceived:
+            perceived.append(c.perceived)
+        if c.supply:
+            pictures.add(c.supply)
+
+    referral_list = sorted(referrals.items(), key=lambda item: (item[1][0], _TARGETS[item[0]]))
+    codes = rulebase.codes
+    # A step that another one makes redundant is left out ("weigh within 2 days" under "see a
+    # doctor today"), so the advice never contradicts its own urgency.
+    superseded = {s for code in steps for s in codes.next_steps[code].supersedes}
+    return {
+        "urgency": _URGENCIES[referral_list[0][1][0]] if referral_list else Urgency.none.value,
+        "supply_picture": next((p.value for p in rulebase.meta.supply_precedence if p.value in pictures), "unclear"),
+        "red_flags": sorted(flags, key=flags.__getitem__),
+        "factors": [{"id": code, "category": category, "evidence": fields}
+                    for code, (category, fields) in factors.items()],
+        "perceived_signs": perceived,
+        "referrals": [{"to": to, "urgency": _URGENCIES[rank], "reasons": reasons}
+                      for to, (rank, reasons) in referral_list],
+        "next_steps": [{"code": code, "text": codes.next_steps[code].parent} for code in steps
+                       if code not in superseded and _applies(rulebase, f"next_step:{code}", facts)],
+        "safety_net": [{"code": code, "text": entry.parent} for code, entry in codes.safety_net.items()
+                       if _applies(rulebase, f"safety_net:{code}", facts)],
+    }
+
+
+_MISSING = object()
+_EVIDENCE_CACHE_SIZE = 50_000
+
+
+def _factor_answers(rulebase: RuleBase, c: _Concludes, facts: Mapping[str, Any]) -> list[str]:
+    """The answers behind a factor rule that fired, remembered by the values of the fields
+    they can depend on (the same values always give the same answers)."""
+    relevant, cache = _evidence_fields(rulebase, c.rule)
+    key = tuple(v if type(v) is not list else tuple(v)
+                for v in (facts.get(name, _MISSING) for name in relevant))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _EVIDENCE_CACHE_SIZE:
+            cache.clear()
+        found = cache[key] = _answers_behind(rulebase, _evidence(rulebase, c.rule, facts), facts)
+    return found
+
+
+def _evidence_fields(rulebase: RuleBase, rule: CompiledRule) -> tuple[tuple[str, ...], dict]:
+    """The facts a rule's evidence can depend on (its leaves' fields, what they are derived
+    from, and the answers behind those), and the rule's evidence cache."""
+    table = rulebase.__dict__.setdefault("_evidence_fields", {})
+    found = table.get(rule.id)
+    if found is None:
+        names: dict[str, None] = {}
+        for leaf in C.leaves(rule.condition, rulebase.definitions):
+            for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
+                names[name] = None
+                names.update(dict.fromkeys(rulebase.answers_behind(name)))
+        found = table[rule.id] = (tuple(names), {})
+    return found
 
 
 def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..errors import FieldError, IntakeError
 from ..rulebase.loader import RuleBase
@@ -91,35 +91,143 @@ def parse_intake(rulebase: RuleBase, raw: Mapping[str, Any]) -> Intake:
     Blank and null values are "not known". Unknown keys become warnings, never used.
     Raises IntakeError listing every bad field.
     """
-    questions = rulebase.questions
-    answers: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    warnings: list[str] = []
-    for key, value in raw.items():
-        if key == ID_FIELD:
-            continue
-        q = questions.get(key)
-        if q is None:
-            warnings.append(f"unknown field {key!r} ignored")
-            continue
-        if is_blank(value):
-            continue
-        try:
-            answers[key] = parse_value(q, value)
-        except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too big for a float
-            errors.append(FieldError(key, value, q.allowed()))
-    weighed_at, age = answers.get("weight_age_days"), answers.get("infant_age_days")
-    if weighed_at is not None and age is not None and weighed_at > age:
-        errors.append(FieldError("weight_age_days", raw["weight_age_days"],
-                                 f"at most infant_age_days ({age}): a weight cannot be taken after today"))
-    before, last = answers.get("previous_weight_age_days"), answers.get("weight_age_days", age)
-    if before is not None and last is not None and before > last:
-        errors.append(FieldError("previous_weight_age_days", raw["previous_weight_age_days"],
-                                 f"at most {last} (the age at the most recent weighing): the earlier weighing comes first"))
-    if errors:
-        raise IntakeError(errors)
-    intake_id = raw.get(ID_FIELD)
-    return Intake(answers, None if is_blank(intake_id) else str(intake_id), warnings)
+    return validator(rulebase)(raw)
+
+
+class RecordValidator:
+    """One validator for a whole record, compiled once per rule base: a table of per-field
+    checks specialised to each question's type, bounds and values, run in one pass.
+
+    It accepts and returns exactly what `parse_value` does (plain str, int, float and list
+    values take a fast path; any other type goes through `parse_value` itself). pydantic's own
+    coercions differ from the contract's (True is 1, no case folding of choices), so the checks
+    are written here rather than as a pydantic schema."""
+
+    def __init__(self, rulebase: RuleBase):
+        self.questions = rulebase.questions
+        self.checks: dict[str, Callable[[Any], Any]] = {q.id: _check_for(q) for q in self.questions.values()}
+        # The commonest answer, a choice given as text, is checked inline (no call).
+        self.choices: dict[str, frozenset[str]] = {
+            q.id: frozenset(q.values) for q in self.questions.values() if not q.is_numeric and q.type is not FieldType.multi}
+
+    def __call__(self, raw: Mapping[str, Any]) -> Intake:
+        checks, choices = self.checks, self.choices
+        answers: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        warnings: list[str] = []
+        for key, value in raw.items():
+            if value is None:
+                if key not in checks and key != ID_FIELD:
+                    warnings.append(f"unknown field {key!r} ignored")
+                continue
+            allowed = choices.get(key)
+            if allowed is not None and type(value) is str:
+                text = value.strip().lower()
+                if text in allowed:
+                    answers[key] = text
+                    continue
+            check = checks.get(key)
+            if check is None:
+                if key != ID_FIELD:
+                    warnings.append(f"unknown field {key!r} ignored")
+                continue
+            try:
+                typed = check(value)
+            except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too big for a float
+                errors.append(FieldError(key, value, self.questions[key].allowed()))
+                continue
+            if typed is not BLANK:
+                answers[key] = typed
+        weighed_at, age = answers.get("weight_age_days"), answers.get("infant_age_days")
+        if weighed_at is not None and age is not None and weighed_at > age:
+            errors.append(FieldError("weight_age_days", raw["weight_age_days"],
+                                     f"at most infant_age_days ({age}): a weight cannot be taken after today"))
+        before, last = answers.get("previous_weight_age_days"), answers.get("weight_age_days", age)
+        if before is not None and last is not None and before > last:
+            errors.append(FieldError("previous_weight_age_days", raw["previous_weight_age_days"],
+                                     f"at most {last} (the age at the most recent weighing): the earlier weighing comes first"))
+        if errors:
+            raise IntakeError(errors)
+        intake_id = raw.get(ID_FIELD)
+        return Intake(answers, None if is_blank(intake_id) else str(intake_id), warnings)
+
+
+def validator(rulebase: RuleBase) -> RecordValidator:
+    """The rule base's record validator (compiled on first use, kept with the rule base)."""
+    found = rulebase.__dict__.get("_record_validator")
+    if found is None:
+        found = rulebase.__dict__["_record_validator"] = RecordValidator(rulebase)
+    return found
+
+
+BLANK = object()  # what a check returns for a blank value (not known, not an error)
+
+
+def _check_for(q: Question) -> Callable[[Any], Any]:
+    """`parse_value(q, ·)` specialised to one question, returning BLANK for a blank value."""
+
+    def slow(value: Any) -> Any:
+        return BLANK if is_blank(value) else parse_value(q, value)
+    if q.is_numeric:
+        if q.min is None or q.max is None:
+            return slow
+        low, high, whole = q.min, q.max, q.type is FieldType.integer
+
+        def number(value: Any) -> Any:
+            kind = type(value)
+            if kind is str:
+                text = value.strip()
+                if not text:
+                    return BLANK
+                n = float(text)
+            elif kind is int:
+                n = value
+            elif kind is float:
+                n = value
+            else:
+                return slow(value)
+            if kind is not int:
+                if not math.isfinite(n):
+                    if n != n and kind is float:  # NaN, as pandas writes an empty cell
+                        return BLANK
+                    raise ValueError
+                if n.is_integer():
+                    n = int(n)
+                elif whole:
+                    raise ValueError
+            if not low <= n <= high:
+                raise ValueError
+            return n
+        return number
+    allowed = frozenset(q.values)
+    if q.type is FieldType.multi:
+        def codes(value: Any) -> list[str]:
+            kind = type(value)
+            if kind is str:
+                if not value.strip():
+                    return BLANK
+                items = [p.strip().lower() for p in value.split(";") if p.strip()]
+            elif kind is list and value and all(type(v) is str for v in value):
+                items = [v.strip().lower() for v in value]
+            else:
+                return slow(value)
+            if items == [NONE_OF_THESE]:
+                return []
+            if not items or not allowed.issuperset(items):
+                raise ValueError
+            return list(dict.fromkeys(items))
+        return codes
+
+    def choice(value: Any) -> str:
+        if type(value) is not str:
+            return slow(value)
+        text = value.strip().lower()
+        if text in allowed:
+            return text
+        if not text:
+            return BLANK
+        raise ValueError
+    return choice
 
 
 def intake_json_schema(rulebase: RuleBase) -> dict[str, Any]:

@@ -13,14 +13,20 @@ Every piece is a plain Python call; `supplycheck batch` only parses options and 
 result object (`Result.contract_dict()`), one per record, in input order.
 
 Input (by extension): `.csv` (a header row, any column order, UTF-8 with or without BOM, lists
-as `a;b`), `.jsonl` (one object a line), `.json` (an array of objects), `-` (JSONL on standard
-input). A line that cannot be parsed becomes an error result naming the file and line; a record
-with bad values becomes an error result naming each field, the value and what is allowed.
+as `a;b`), `.jsonl` (one object a line; the lines are parsed in the worker processes), `.json`
+(an array of objects), `.parquet` (read by row group; see arrow.py), `-` (JSONL on standard
+input). A line that cannot be parsed becomes an error result naming the file and line, with the
+record's id where it can still be read; a record with bad values becomes an error result naming
+each field, the value and what is allowed. Ids used twice, records without an id and inputs
+without any intake are warned about.
 A file with identifying columns (name, e-mail, phone, address, postcode, date of birth, health
 service or record numbers, free text) is refused unless those columns are dropped explicitly
 (IdentifyingColumnsError), and so is a file with an identifying value in any cell that is read
 (IdentifyingValuesError: column and lines, never the value; see supplycheck.privacy). A file
-that cannot be read at all raises InputError. A refused run writes nothing.
+that cannot be read at all raises UnreadableInput. A refused run writes nothing.
+
+Output (by extension): `.jsonl`, `.csv` or `.parquet` (see docs/batch-results.md for every
+format's schema); with `with_source`, each result names its file and line.
 
 CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
 
@@ -37,12 +43,13 @@ CSV output columns (`CSV_COLUMNS`; lists are joined with `;`)::
     error_fields         fields of an error result (`record` for a line that cannot be parsed)
     error_messages       the messages, joined with " | " (a message may contain ';')
     rulebase.name, rulebase.version, rulebase.hash
+    source.file, source.line   only with `with_source`
 
 Cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
 carriage return) are prefixed with `'`.
 """
 
-from .problems import IdentifyingColumnsError, IdentifyingValuesError, InputError, ParseProblem
+from .problems import IdentifyingColumnsError, IdentifyingValuesError, ParseProblem, UnreadableInput
 from .readers import Record, read_intakes
 from .run import score_files
 from .scoring import Scorer, contract_dict
@@ -51,7 +58,7 @@ from .workers import score_records
 from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
 
 __all__ = [
-    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "InputError", "OutputError",
-    "ParseProblem", "Record", "Scorer", "Summary", "contract_dict", "flatten", "read_intakes",
-    "score_files", "score_records",
+    "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "OutputError",
+    "ParseProblem", "Record", "Scorer", "Summary", "UnreadableInput", "contract_dict", "flatten",
+    "read_intakes", "score_files", "score_records",
 ]

@@ -36,6 +36,14 @@ class Finding:
             self.lines.append(line)
 
 
+def merge_findings(into: dict[str, Finding], found: dict[str, Finding]) -> None:
+    """Add the findings of a later part of a file (found elsewhere, in a worker) to `into`."""
+    for column, f in found.items():
+        mine = into.setdefault(column, Finding(column, f.kind))
+        mine.count += f.count
+        mine.lines.extend(f.lines[:max(0, MAX_LINES_SHOWN - len(mine.lines))])
+
+
 @dataclass
 class ColumnPlan:
     """What to do with each column name of one file: use it (as which field), drop it, or warn

@@ -1,4 +1,5 @@
-"""Problems found while reading input, as data: a line that cannot be read, a file that cannot be read, identifying columns."""
+"""Problems found while reading input, as data: a line that cannot be read, a file that cannot
+be read, identifying columns or values."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ...privacy import DESCRIPTIONS, PrivacyError
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 RECORD_FIELD = "record"  # the `field` of an error about a whole line that cannot be parsed
-INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-OUTPUT_FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
+INPUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+OUTPUT_FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 DEFAULT_CHUNK_SIZE = 500
 MAX_EXAMPLES = 20  # error records kept in the summary
 MAX_WARNINGS_PER_FILE = 20
@@ -21,9 +22,16 @@ MAX_WARNINGS_PER_FILE = 20
 MAX_RECORD_CHARS = 1 << 20
 
 
+ARROW_SOURCE = "<arrow>"  # the source of records scored from an Arrow batch in memory
+
+
 def unit_of(source: str) -> str:
-    """How records of a source are numbered: JSON arrays by item, the rest by line."""
-    return "item" if source.lower().endswith(".json") else "line"
+    """How records of a source are numbered: JSON arrays by item, Parquet and Arrow by row, the
+    rest by line."""
+    lower = source.lower()
+    if lower.endswith(".json"):
+        return "item"
+    return "row" if lower.endswith(".parquet") or source == ARROW_SOURCE else "line"
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ParseProblem:
     source: str
     line: int
     reason: str
+    id: str | None = None  # the record's id, where it could still be read
 
     @property
     def message(self) -> str:
@@ -42,13 +51,16 @@ class ParseProblem:
         return {"field": RECORD_FIELD, "message": self.message}
 
 
-class InputError(SupplycheckError):
+class UnreadableInput(SupplycheckError):
     """An input file that cannot be read at all (missing, wrong format, unusable header)."""
 
     def __init__(self, source: str, reason: str):
         self.source = source
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+    def __reduce__(self) -> tuple:  # raised in a worker process, re-raised in the main one
+        return (type(self), (self.source, self.reason))
 
 
 class IdentifyingColumnsError(PrivacyError):
@@ -63,6 +75,9 @@ class IdentifyingColumnsError(PrivacyError):
         listing = ", ".join(f"{name!r} ({kind})" for name, kind in self.columns)
         super().__init__(f"{where}: refusing a file with identifying columns: {listing}. "
                          "An anonymised intake file must not have them.")
+
+    def __reduce__(self) -> tuple:  # raised in a worker process, re-raised in the main one
+        return (type(self), (self.source, self.columns, self.line))
 
 
 class IdentifyingValuesError(PrivacyError):
@@ -85,3 +100,6 @@ class IdentifyingValuesError(PrivacyError):
     @property
     def columns(self) -> list[tuple[str, str]]:
         return [(f.column, DESCRIPTIONS.get(f.kind, f.kind)) for f in self.findings]
+
+    def __reduce__(self) -> tuple:  # found in a worker process, raised in the main one
+        return (type(self), (self.source, self.findings))

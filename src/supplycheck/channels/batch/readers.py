@@ -1,11 +1,16 @@
-"""Readers: CSV, JSONL and JSON arrays, read lazily as Records in input order.
+"""Readers: CSV, JSONL, JSON arrays and Parquet, read lazily in input order.
 
 Every record read is one Record: its fields, or why it cannot be read (a ParseProblem naming
-the line, never its content). A file that cannot be read at all (binary data, UTF-16 without
-a byte-order mark, a CSV header that cannot be parsed, a broken JSON array) raises InputError.
-Every cell read is checked for identifying values (see columns.py); a file holding one raises
-IdentifyingValuesError once the whole file has been checked, and the record holding it is
-never handed on.
+the line, never its content, with the record's id where it can still be read). A file that
+cannot be read at all (binary data, UTF-16 without a byte-order mark, a CSV header that cannot
+be parsed, a broken JSON array) raises UnreadableInput. Every cell read is checked for
+identifying values (see columns.py); a file holding one raises IdentifyingValuesError once the
+whole file has been checked, and the record holding it is never handed on.
+
+CSV and JSON arrays are parsed here. JSON lines are only split into lines here (`line_chunks`)
+and parsed where they are scored, in the worker processes (`parse_json_lines`), and Parquet is
+read here by row group and turned into records there (see arrow.py): both check every value
+there as CSV does here, and report what they found (`LinesSeen`) for `IntakeReader.saw`.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 import ijson
+import orjson
 
+from ...core.intake import ID_FIELD
 from ...privacy import all_plain
 from ...rulebase import RuleBase
-from .columns import ColumnPlan, normalise_column
+from .columns import ColumnPlan, Finding, merge_findings, normalise_column
 from .problems import (
     INPUT_FORMATS,
     MAX_RECORD_CHARS,
@@ -34,8 +41,8 @@ from .problems import (
     STDIN_NAME,
     IdentifyingColumnsError,
     IdentifyingValuesError,
-    InputError,
     ParseProblem,
+    UnreadableInput,
 )
 
 csv.field_size_limit(MAX_RECORD_CHARS)
@@ -52,12 +59,124 @@ class Record(NamedTuple):
     problem: ParseProblem | None = None
 
 
+class JsonLines(NamedTuple):
+    """JSON lines as read, parsed where they are scored (a worker process) rather than where
+    they are read: sending text costs the reading process far less than sending parsed objects."""
+
+    drop_columns: tuple[str, ...]
+    lines: list[tuple[int, str | None]]  # (line number, the line; None: over MAX_RECORD_CHARS)
+
+
+class LinesSeen(NamedTuple):
+    """What turning a chunk into records found that the reading process reports once per file."""
+
+    new_keys: list[str]  # keys (columns) not seen before in the file, in order
+    findings: dict[str, Finding]  # identifying values, by column (never the values)
+
+
+def loads(line: str) -> Any:
+    """One JSON value: orjson, or the standard library for what orjson refuses (NaN, a lone
+    surrogate, huge numbers, deep nesting), which also words the error."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
+_ID_IN_TEXT = re.compile(r'"id"\s*:\s*("(?:[^"\\\r\n]|\\.){0,200}"|-?\d{1,30})')
+
+
+def readable_id(plan: ColumnPlan, line: str, number: int) -> str | None:
+    """The id of a line that is not valid JSON, where it can still be read (and is not dropped,
+    and does not look identifying: then it is a finding, and the file is refused)."""
+    m = _ID_IN_TEXT.search(line)
+    if not m:
+        return None
+    try:
+        value = json.loads(m.group(1))
+    except ValueError:
+        return None
+    return _checked_id(plan, ID_FIELD, value, number)
+
+
+def _checked_id(plan: ColumnPlan, column: str, value: Any, line: int) -> str | None:
+    if value in (None, "") or isinstance(value, str) and not value.strip():
+        return None
+    if column not in plan.fields:
+        plan.resolve([column])
+    if plan.fields.get(column) != ID_FIELD or plan.check_value(column, value, line):
+        return None
+    return str(value)
+
+
+def json_line_record(plan: ColumnPlan, source: str, number: int, line: str | None) -> Record:
+    """The Record of one JSON line (its fields, or why it cannot be read); raises
+    IdentifyingColumnsError for an identifying key that is not dropped. Values are checked
+    into `plan.findings`."""
+    if line is None:
+        return Record(source, number, None, ParseProblem(source, number, too_long(MAX_RECORD_CHARS)))
+    try:
+        value = loads(line)
+    except RecursionError:
+        return Record(source, number, None, ParseProblem(source, number, "nested too deeply"))
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):  # a syntax error: an id before or after it is still readable
+            length = len(line.rstrip())
+            where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
+            reason = f"not valid JSON ({exc.msg} {where})"
+            return Record(source, number, None, ParseProblem(source, number, reason, readable_id(plan, line, number)))
+        reason = "not valid JSON (a number with too many digits)" if "digits" in str(exc) else "not valid JSON"
+        return Record(source, number, None, ParseProblem(source, number, reason))
+    if line.count("[") + line.count("{") > MAX_DEPTH and _too_deep(value):
+        return Record(source, number, None, ParseProblem(source, number, f"nested more than {MAX_DEPTH} levels deep"))
+    try:
+        return object_record(plan, source, value, number)
+    except RecursionError:
+        return Record(source, number, None, ParseProblem(source, number, "nested too deeply"))
+
+
+def object_record(plan: ColumnPlan, source: str, value: Any, line: int) -> Record:
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
+        return Record(source, line, None, ParseProblem(source, line, f"{kind}, not an intake object"))
+    return Record(source, line, plan_fields(plan, source, value, line))
+
+
+def plan_fields(plan: ColumnPlan, source: str, record: dict, line: int) -> dict:
+    """The record with only intake fields (renamed to their field names); raises for
+    identifying keys that are not dropped; checks every value read."""
+    fields = plan.fields
+    new = [k for k in record if k not in fields]
+    if new:
+        refused = plan.resolve(new)
+        if refused:
+            raise IdentifyingColumnsError(source, refused, line)
+    check = plan.check_value
+    out = {}
+    for key, value in record.items():
+        check(key, value, line)
+        target = fields[key]
+        if target is not None:
+            out[target] = value
+    return out
+
+
+def parse_json_lines(plan: ColumnPlan, source: str, chunk: JsonLines) -> tuple[list[Record], LinesSeen]:
+    """The Records of a chunk of JSON lines, and what the file's reader should report. `plan`
+    is this process's for the file: its findings are handed on, and start again empty."""
+    known = len(plan.fields)
+    records = [json_line_record(plan, source, number, line) for number, line in chunk.lines]
+    findings, plan.findings = plan.findings, {}
+    return records, LinesSeen(list(plan.fields)[known:], findings)
+
+
 def input_format(path: str | Path) -> str:
     if str(path) == STDIN:
         return "jsonl"
     fmt = INPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise InputError(str(path), "unknown input format; use .csv, .jsonl or .json (or - for JSONL on standard input)")
+        raise UnreadableInput(str(path), "unknown input format; use .csv, .jsonl, .json or .parquet "
+                                         "(or - for JSONL on standard input)")
     return fmt
 
 
@@ -87,6 +206,10 @@ class IntakeReader:
     `check()` validates the file up front (it exists, it is text, its header or first record
     has no identifying columns) so a run can be refused before any scoring. `position()` is
     the number of bytes read so far, `size` the file size (None for standard input).
+
+    A run reads JSON lines with `line_chunks` and Parquet with `arrow_chunks` (turned into
+    records where they are scored), takes note of what was found there with `saw`, and calls
+    `finish` at the end; iterating gives the Records of any format in this process.
     """
 
     def __init__(self, path: str | Path, rulebase: RuleBase, *, drop_columns: Iterable[str] = (),
@@ -102,17 +225,22 @@ class IntakeReader:
         self._raw: IO[bytes] | None = None
         self.size: int | None = None
         self.warnings: list[str] = []
+        self.records = 0  # scored so far (counted by the run)
+        self.empty_warned = False
+        self._parquet: Any = None
+        self._plan_seen: ColumnPlan | None = None  # of the records made elsewhere (`saw`)
+        self.findings: dict[str, Finding] = {}  # identifying values found elsewhere (`saw`)
         if not self.is_stdin:
             try:
                 self.size = os.stat(self.path).st_size
             except OSError as exc:
-                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+                raise UnreadableInput(self.source, f"cannot read: {exc.strerror or exc}") from None
             if not os.path.isfile(self.path):
-                raise InputError(self.source, "not a file")
+                raise UnreadableInput(self.source, "not a file")
         # A form tool's export (FHIR, REDCap, ODK/Kobo), recognised by content, is read by
         # channels.forms with this reader's checks; None for a plain intake file.
         from ..forms.inputs import form_export
-        self.form = form_export(self)
+        self.form = None if self.format == "parquet" else form_export(self)
 
     # -- public
 
@@ -121,13 +249,16 @@ class IntakeReader:
         header). Later records are checked as they are read."""
         if self.is_stdin:
             return
+        if self.format == "parquet":
+            self.parquet()
+            return
         if self.form is not None:
             return self.form.check(self._open, self._plan())
         with self._open() as text:
             if self.format == "csv":
-                self._csv_header(_CsvRecords(text, self.source), self._plan())
+                self._csv_header(CsvRecords(text, self.source), self._plan())
             elif self.format == "jsonl":
-                for number, line in _lines(text):
+                for number, line in text_lines(text):
                     if line is not None and line.strip():
                         try:
                             record = json.loads(line)
@@ -137,13 +268,79 @@ class IntakeReader:
                             self._fields(self._plan(), record, number, warn=False)
                         return
 
+    def parquet(self) -> Any:
+        """The Parquet input (see arrow.ParquetInput), opened once; raises for identifying columns."""
+        if self._parquet is None:
+            from .arrow import ParquetInput
+            self._parquet = ParquetInput(self.path, self.source, self.rulebase, self.drop_columns)
+        return self._parquet
+
+    def arrow_chunks(self, size: int) -> Iterator[Any]:
+        """The rows of a Parquet input, `size` at a time, as arrow.ArrowRows."""
+        parquet = self.parquet()
+        self._plan_seen = parquet.plan
+        self._warn_columns(parquet.plan, 0)
+        yield from parquet.chunks(size)
+
+    def line_chunks(self, size: int) -> Iterator[JsonLines]:
+        """The lines of a JSON lines input that are not blank, `size` at a time (see JsonLines)."""
+        self._plan_seen = self._plan()
+        with self._open() as text:
+            lines: list[tuple[int, str | None]] = []
+            replaced_at = 0
+            for number, line in text_lines(text):
+                if line is not None:
+                    if not line.strip():
+                        continue
+                    if not replaced_at and "\ufffd" in line:
+                        replaced_at = number
+                lines.append((number, line))
+                if len(lines) >= size:
+                    yield JsonLines(self.drop_columns, lines)
+                    lines = []
+            if lines:
+                yield JsonLines(self.drop_columns, lines)
+        if replaced_at:
+            self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
+
+    def saw(self, seen: LinesSeen, line: int) -> None:
+        """Take note of what was found in a chunk of this file's records where they were
+        scored (in file order): new columns are warned about, identifying values kept."""
+        plan = self._plan_seen
+        assert plan is not None
+        if seen.new_keys:
+            already = len(plan.unknown)
+            refused = plan.resolve(seen.new_keys)
+            if refused:  # refused where the records were made first; kept here for safety
+                raise IdentifyingColumnsError(self.source, refused, line)
+            self._warn_columns(plan, already)
+        merge_findings(self.findings, seen.findings)
+
+    def finish(self) -> None:
+        """At the end of the run's reading of this file: refuse it if identifying values were
+        found where its records were scored; the warnings of a file without any intake."""
+        if self.findings:
+            raise IdentifyingValuesError(self.source, self.findings.values())
+        if self._plan_seen is not None:
+            self._warn_not_found(self._plan_seen)
+        if self.records == 0 and not self.empty_warned:
+            self.empty_warned = True
+            self._warn("no intakes: a header and no rows" if self.format in ("csv", "parquet") and self.size
+                       else "no intakes: an empty array" if self.format == "json" and self.size
+                       else "no intakes: the file is empty")
+
     def position(self) -> int:
+        if self._parquet is not None:
+            return (self.size or 0) * self._parquet.done // max(self._parquet.rows, 1)
         try:
             return self._raw.tell() if self._raw is not None and not self.is_stdin else 0
         except (OSError, ValueError):
             return 0
 
     def __iter__(self) -> Iterator[Record]:
+        if self.format == "parquet":
+            yield from self._read_parquet()
+            return
         plan = self._plan()
         with self._open(binary=self.format == "json") as stream:
             read = self.form.read if self.form is not None else {
@@ -168,7 +365,7 @@ class IntakeReader:
             try:
                 raw = open(self.path, "rb")
             except OSError as exc:
-                raise InputError(self.source, f"cannot read: {exc.strerror or exc}") from None
+                raise UnreadableInput(self.source, f"cannot read: {exc.strerror or exc}") from None
         encoding = "utf-8-sig"
         if hasattr(raw, "peek"):
             start = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
@@ -176,7 +373,7 @@ class IntakeReader:
             if reason is not None:
                 if not self.is_stdin:
                     raw.close()
-                raise InputError(self.source, reason)
+                raise UnreadableInput(self.source, reason)
             if not binary:
                 # The byte-order mark is skipped here: utf-8-sig's decoder would hold back (and
                 # at the end drop) a last line that merely starts like one.
@@ -218,7 +415,7 @@ class IntakeReader:
 
     # -- CSV
 
-    def _csv_header(self, records: "_CsvRecords", plan: ColumnPlan) -> tuple[list[str], list[tuple[int, str]]]:
+    def _csv_header(self, records: "CsvRecords", plan: ColumnPlan) -> tuple[list[str], list[tuple[int, str]]]:
         """(column names, [(cell index, field)] of the columns used); raises for identifying
         columns and for a header that cannot be used."""
         first = next(iter(records), None)
@@ -226,10 +423,10 @@ class IntakeReader:
             return [], []
         number, header = first
         if isinstance(header, str):
-            raise InputError(self.source, f"the header row (line {number}) cannot be read: {header}")
+            raise UnreadableInput(self.source, f"the header row (line {number}) cannot be read: {header}")
         if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
             sep = "semicolons" if ";" in header[0] else "tabs"
-            raise InputError(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
+            raise UnreadableInput(self.source, f"the header is separated by {sep}; save the file as comma-separated CSV")
         names = [h.strip() for h in header]
         for i, name in enumerate(names):
             if not name:  # a spreadsheet's or pandas' unnamed index column: ignored, never read
@@ -245,17 +442,18 @@ class IntakeReader:
             target = plan.fields[name]
             if target is not None:
                 if target in seen:
-                    raise InputError(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
+                    raise UnreadableInput(self.source, f"columns {seen[target]!r} and {name!r} are both {target!r}")
                 seen[target] = name
         if not any(t in self.rulebase.questions for t in seen):
-            raise InputError(self.source, "no column of the header row is an intake field: is it the header "
+            raise UnreadableInput(self.source, "no column of the header row is an intake field: is it the header "
                                           "of an intake file (see `supplycheck rules fields`)?")
         return names, [(i, plan.fields[n]) for i, n in enumerate(names) if plan.fields[n] is not None]
 
     def _read_csv(self, text: io.TextIOWrapper, plan: ColumnPlan) -> Iterator[Record]:
-        records = _CsvRecords(text, self.source)
+        records = CsvRecords(text, self.source)
         names, used = self._csv_header(records, plan)
         if not names:
+            self.empty_warned = True
             self._warn("empty file (no header row)")
             return
         self._warn_columns(plan, 0)
@@ -263,14 +461,17 @@ class IntakeReader:
         scanned = [(i, name) for i, name in enumerate(names) if name in plan.scan]
         source = self.source
         check = plan.check_value
+        id_first = bool(used) and used[0] == (0, ID_FIELD)
         for line, cells in records.rows(width):
-            if isinstance(cells, str):
+            if isinstance(cells, str):  # a record that cannot be parsed: no cell of it is sure, so no id
                 yield Record(source, line, None, ParseProblem(source, line, cells))
                 continue
             if len(cells) != width:
                 if not fits(cells, width):
                     reason = f"{len(cells)} cells where the header has {width}"
-                    yield Record(source, line, None, ParseProblem(source, line, reason))
+                    # A cell missing or extra may shift the cells after it: only a first-column id is sure.
+                    known = _checked_id(plan, names[0], cells[0].strip(), line) if id_first and cells else None
+                    yield Record(source, line, None, ParseProblem(source, line, reason, known))
                     continue
                 cells = cells[:width]
             if not all_plain(cells):
@@ -286,68 +487,44 @@ class IntakeReader:
     # -- JSON lines / JSON array
 
     def _fields(self, plan: ColumnPlan, record: dict, line: int, *, warn: bool = True) -> dict:
-        """The record with only intake fields (renamed to their field names); raises for
-        identifying keys that are not dropped; checks every value read."""
-        new = [k for k in record if k not in plan.fields]
-        if new:
-            seen_unknown = len(plan.unknown)
-            refused = plan.resolve(new)
-            if refused:
-                raise IdentifyingColumnsError(self.source, refused, line)
-            if warn:
-                self._warn_columns(plan, seen_unknown)
-        fields = plan.fields
-        out = {}
-        for key, value in record.items():
-            plan.check_value(key, value, line)
-            target = fields[key]
-            if target is not None:
-                out[target] = value
+        """The record with only intake fields (see plan_fields), unknown columns warned about."""
+        seen_unknown = len(plan.unknown)
+        out = plan_fields(plan, self.source, record, line)
+        if warn and len(plan.unknown) > seen_unknown:
+            self._warn_columns(plan, seen_unknown)
         return out
 
     def _object(self, plan: ColumnPlan, value: Any, line: int) -> Record:
-        if not isinstance(value, dict):
-            kind = {list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(type(value), "a number")
-            return Record(self.source, line, None, ParseProblem(self.source, line, f"{kind}, not an intake object"))
-        return Record(self.source, line, self._fields(plan, value, line))
+        if isinstance(value, dict):
+            return Record(self.source, line, self._fields(plan, value, line))
+        return object_record(plan, self.source, value, line)
 
     def _read_jsonl(self, text: io.TextIOWrapper, plan: ColumnPlan) -> Iterator[Record]:
-        loads = json.loads
         replaced_at = 0
-        for number, line in _lines(text):
-            if line is None:
-                yield Record(self.source, number, None, ParseProblem(self.source, number, too_long(MAX_RECORD_CHARS)))
-                continue
-            if not line.strip():
-                continue
-            if not replaced_at and "\ufffd" in line:
-                replaced_at = number
-            try:
-                value = loads(line)
-            except RecursionError:
-                yield Record(self.source, number, None, ParseProblem(self.source, number, "nested too deeply"))
-                continue
-            except ValueError as exc:
-                reason = "not valid JSON"
-                if isinstance(exc, json.JSONDecodeError):
-                    length = len(line.rstrip())
-                    where = "at the end of the line" if exc.pos >= length else f"at column {exc.pos + 1}"
-                    reason = f"not valid JSON ({exc.msg} {where})"
-                elif "digits" in str(exc):
-                    reason = "not valid JSON (a number with too many digits)"
-                yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
-                continue
-            if line.count("[") + line.count("{") > MAX_DEPTH and _too_deep(value):
-                yield Record(self.source, number, None,
-                             ParseProblem(self.source, number, f"nested more than {MAX_DEPTH} levels deep"))
-                continue
-            try:
-                record = self._object(plan, value, number)
-            except RecursionError:
-                record = Record(self.source, number, None, ParseProblem(self.source, number, "nested too deeply"))
+        for number, line in text_lines(text):
+            if line is not None:
+                if not line.strip():
+                    continue
+                if not replaced_at and "\ufffd" in line:
+                    replaced_at = number
+            unknown = len(plan.unknown)
+            record = json_line_record(plan, self.source, number, line)
+            if len(plan.unknown) > unknown:
+                self._warn_columns(plan, unknown)
             yield record
         if replaced_at:
             self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
+
+    def _read_parquet(self) -> Iterator[Record]:
+        from .arrow import rows
+        for chunk in self.arrow_chunks(1000):
+            records, seen = rows(self._plan_seen, self.source, chunk)
+            self.saw(seen, chunk.first_row)
+            if not self.findings:  # never hand on a record with identifying values; check the rest
+                yield from records
+        if self.findings:
+            raise IdentifyingValuesError(self.source, self.findings.values())
+        self._warn_not_found(self._plan_seen)
 
     def _read_json(self, raw: IO[bytes], plan: ColumnPlan) -> Iterator[Record]:
         """The items of a JSON array, streamed (ijson's events), numbered from 1. A syntax error
@@ -356,10 +533,11 @@ class IntakeReader:
         stream = _DigitRunsCapped(raw)
         first = stream.first_byte()
         if first == b"":
+            self.empty_warned = True
             self._warn("empty file (no JSON array)")
             return
         if first != b"[":
-            raise InputError(self.source, "expected a JSON array of intake objects "
+            raise UnreadableInput(self.source, "expected a JSON array of intake objects "
                                           "(for one object a line, name the file .jsonl)")
         number = 0
         items = _json_items(ijson.basic_parse(stream, use_float=False))
@@ -370,7 +548,7 @@ class IntakeReader:
                 return
             except ijson.JSONError as exc:
                 message = str(exc).splitlines()[0] if str(exc) else "syntax error"  # never the text itself
-                raise InputError(self.source, f"not valid JSON after item {number}: {message}. A JSON "
+                raise UnreadableInput(self.source, f"not valid JSON after item {number}: {message}. A JSON "
                                               "array cannot be read past an error; fix it, or use JSON Lines "
                                               "(one intake a line)") from None
             number += 1
@@ -501,7 +679,7 @@ class _Unclosing:
         pass
 
 
-def _lines(text: IO[str]) -> Iterator[tuple[int, str | None]]:
+def text_lines(text: IO[str]) -> Iterator[tuple[int, str | None]]:
     """(line number, line) with bounded memory: a line over MAX_RECORD_CHARS is skipped to its
     end and given as None."""
     number = 0
@@ -580,7 +758,7 @@ def fits(cells: list[str], width: int) -> bool:
     return len(cells) == width or (len(cells) > width and not any(c.strip() for c in cells[width:]))
 
 
-class _CsvRecords:
+class CsvRecords:
     """CSV records with the line each starts on, by the csv module's own record boundaries (a
     quoted cell may hold line breaks). A record that spans lines but does not make a row of the
     header's width (a stray quote) spoils only its first line: reading resumes at the next."""
@@ -588,7 +766,7 @@ class _CsvRecords:
     MAX_SPAN = 100  # physical lines one record may span
 
     def __init__(self, text: IO[str], source: str):
-        self.lines = _lines(text)
+        self.lines = text_lines(text)
         self.source = source
         self.pushed: deque[tuple[int, str | None]] = deque()
         self.taken: list[tuple[int, str | None]] = []

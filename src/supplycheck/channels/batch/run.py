@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 from ...rulebase import RuleBase
-from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, InputError
+from .problems import DEFAULT_CHUNK_SIZE, STDIN, STDIN_NAME, UnreadableInput
 from .readers import IntakeReader
-from .summary import Summary
+from .summary import IdCheck, Summary
 from .workers import _chunks, _score_chunks, default_workers
 from .writers import AtomicFile, OutputError, csv_header, output_format
 
@@ -95,20 +95,22 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
                 chunk_size: int = DEFAULT_CHUNK_SIZE, on_warning: Callable[[str], None] | None = None,
                 on_progress: Progress | None = None, stdin: IO[bytes] | None = None,
                 stdout: IO[str] | None = None, summary_path: str | Path | None = None,
-                fmt: str | None = None) -> Summary:
-    """Score every record of `inputs` into `output` (`.jsonl`, `.csv`, or `-` for JSONL on
-    standard output), one result per record, in order, and return the summary (also written
-    as JSON to `summary_path` when given).
+                with_source: bool = False, fmt: str | None = None) -> Summary:
+    """Score every record of `inputs` into `output` (`.jsonl`, `.csv`, `.parquet`, or `-` for
+    JSONL on standard output), one result per record, in order, and return the summary (also
+    written as JSON to `summary_path` when given). With `with_source`, each result has a
+    `source`: the file and line it comes from.
 
     `fmt` overrides the output's extension: `fhir` writes one FHIR resource a line.
     Every input is checked first (readable, no identifying columns), and every value as it is
-    read: a refused run writes nothing. The output appears only when complete.
+    read: a refused run writes nothing. The output appears only when complete. Ids used more
+    than once, records without an id and files without any intake are warned about.
     """
     if not inputs:
-        raise InputError("(no input)", "give at least one input file")
+        raise UnreadableInput("(no input)", "give at least one input file")
     fmt = fmt or output_format(output)
     if sum(str(p) == STDIN for p in inputs) > 1:
-        raise InputError(STDIN_NAME, "standard input can be read only once")
+        raise UnreadableInput(STDIN_NAME, "standard input can be read only once")
     check_paths(inputs, {"output": output, "summary": summary_path})
     if summary_path is not None and not Path(summary_path).parent.is_dir():
         raise OutputError(f"{summary_path}: the folder {str(Path(summary_path).parent)!r} does not exist")
@@ -120,28 +122,64 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
     total = None if any(r.is_stdin for r in readers) else sum(r.size or 0 for r in readers)
     workers = default_workers() if workers is None else max(1, workers)
 
-    def chunks() -> Iterator[tuple[str, list, int]]:
+    def chunks() -> Iterator[tuple[str, Any, tuple[IntakeReader, int, int]]]:
         before = 0
         for reader in readers:
-            for source, items in _chunks(reader, chunk_size):
-                yield source, items, before + reader.position()
+            if reader.format == "jsonl" and reader.form is None:  # parsed by the workers
+                for lines in reader.line_chunks(chunk_size):
+                    yield reader.source, lines, (reader, lines.lines[-1][0], before + reader.position())
+            elif reader.format == "parquet":  # Arrow batches, converted by the workers
+                for rows in reader.arrow_chunks(chunk_size):
+                    yield reader.source, rows, (reader, rows.first_row, before + reader.position())
+            else:
+                for source, items in _chunks(reader, chunk_size):
+                    yield source, items, (reader, items[-1][0], before + reader.position())
             before += reader.size or 0
 
     summary = Summary()
+    ids = IdCheck()
     started = time.perf_counter()
-    sink = _StdoutAtEnd(stdout) if str(output) == STDIN else AtomicFile(output)
-    with _writing(output), sink as out, contextlib.closing(_score_chunks(rulebase, chunks(), fmt, workers)) as scored:
+    sink = _StdoutAtEnd(stdout) if str(output) == STDIN else AtomicFile(output, binary=fmt == "parquet")
+    with _writing(output), sink as out, \
+            contextlib.closing(_score_chunks(rulebase, chunks(), fmt, workers, with_source)) as scored:
+        if fmt == "parquet":
+            from .arrow import ParquetOutput
+            parquet = ParquetOutput(out, with_source)
+            write: Callable[[Any], Any] = parquet.write
+        else:
+            write = out.write
         if fmt == "csv":
-            out.write(csv_header())
+            out.write(csv_header(with_source))
         done = 0
-        for position, n, text, part in scored:
-            out.write(text)
+        current: IntakeReader | None = None
+        for (reader, last_line, position), n, rendered, part, seen in scored:
+            if reader is not current:
+                if current is not None and current.findings:
+                    current.finish()  # refuses the file: identifying values were found in it
+                current = reader
+            if seen is not None:
+                reader.saw(seen, last_line)
+            if reader.findings:  # refused at the end of the file; nothing of it is written
+                continue
+            write(rendered)
+            ids.add(reader.source, part.ids)
+            part.ids = []
             summary.merge(part)
+            reader.records += n
             done += n
             if on_progress is not None:
                 on_progress(done, position, total)
+        for reader in readers:
+            reader.finish()
+        if fmt == "parquet":
+            parquet.close()
         summary.seconds = time.perf_counter() - started
     summary.warnings = [w for r in readers for w in r.warnings]
+    for warning in ids.warnings():
+        summary.warnings.append(warning)
+        if on_warning is not None:
+            on_warning(warning)
+    summary.empty_inputs = [r.source for r in readers if r.records == 0]
     if summary_path is not None:
         data = {"inputs": [str(p) for p in inputs], "output": str(output),
                 "rulebase": {"name": rulebase.name, "version": rulebase.version}, **summary.to_dict()}
@@ -156,7 +194,7 @@ def _writing(path: str | Path) -> Iterator[None]:
     pipe stays a BrokenPipeError: the reader stopped, nothing is wrong)."""
     try:
         yield
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputError):
         raise
     except OSError as exc:
         if exc.filename is not None and not str(exc.filename).endswith(".partial") and exc.filename != str(path):

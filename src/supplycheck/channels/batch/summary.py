@@ -28,6 +28,8 @@ class Summary:
     files: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    empty_inputs: list[str] = field(default_factory=list)  # files without any intake
+    ids: list[tuple[int, str | None]] = field(default_factory=list)  # (line, id) of one chunk; never merged
 
     def add(self, result: Mapping[str, Any], source: str = "", line: int | None = None) -> None:
         self.records += 1
@@ -87,6 +89,45 @@ class Summary:
             "error_examples": self.examples,
             "files": [{"source": s, **c} for s, c in self.files.items()],
             "warnings": self.warnings,
+            "empty_inputs": self.empty_inputs,
             "seconds": round(self.seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
         }
+
+
+class IdCheck:
+    """Ids used more than once, and records without an id, across a whole run (warnings, not
+    errors). Keeps one hash per distinct id, not the ids themselves."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.repeated = 0
+        self.first_repeated: tuple[str, int] | None = None
+        self.blank = 0
+        self.first_blank: tuple[str, int] | None = None
+
+    def add(self, source: str, ids: list[tuple[int, str | None]]) -> None:
+        seen = self.seen
+        for line, intake_id in ids:
+            if intake_id is None or not intake_id.strip():
+                self.blank += 1
+                self.first_blank = self.first_blank or (source, line)
+                continue
+            h = hash(intake_id)
+            if h in seen:
+                self.repeated += 1
+                self.first_repeated = self.first_repeated or (source, line)
+            else:
+                seen.add(h)
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.repeated:
+            source, line = self.first_repeated  # type: ignore[misc]
+            out.append(f"{self.repeated:,} record{'s repeat' if self.repeated > 1 else ' repeats'} an id used earlier "
+                       f"(first at {source} line {line}); results are still one per record, in order")
+        if self.blank:
+            source, line = self.first_blank  # type: ignore[misc]
+            out.append(f"{self.blank:,} record{'s have' if self.blank > 1 else ' has'} no id "
+                       f"(first at {source} line {line})")
+        return out

@@ -18,12 +18,13 @@ from typing import Any, Iterable, Iterator, Mapping
 from ...errors import SupplycheckError
 from ...rulebase import RuleBase, load_rulebase
 from .problems import DEFAULT_CHUNK_SIZE
-from .readers import Record
+from .readers import JsonLines, Record
 from .scoring import Scorer
 from .summary import Summary
 
 _worker: Scorer | None = None
 _worker_error: Exception | None = None
+_inherited: Scorer | None = None  # the caller's scorer, ready, in a worker started by fork
 
 
 def _die_with_parent(parent: int) -> None:
@@ -53,15 +54,20 @@ def _die_with_parent(parent: int) -> None:
 
 def _init_worker(rules_dir: str, content_hash: str, lang: str, parent: int) -> None:
     """Once per worker process: end with the main process, ignore Ctrl-C (the main process
-    stops the run), load the rule base, check it is the one the run started with."""
+    stops the run), take the caller's rule base (with its compiled ruleset and validator) when
+    forked from it, else load it and check it is the one the run started with."""
     global _worker, _worker_error
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        rulebase = load_rulebase(rules_dir, lang=lang)  # the run's language, for `text` fields
-        if rulebase.content_hash != content_hash:
-            raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
-        _worker = Scorer(rulebase)
+        if (_inherited is not None and _inherited.rulebase.content_hash == content_hash
+                and _inherited.rulebase.lang == lang):
+            _worker = _inherited
+        else:
+            rulebase = load_rulebase(rules_dir, lang=lang)  # the run's language, for `text` fields
+            if rulebase.content_hash != content_hash:
+                raise SupplycheckError(f"{rules_dir}: the rule base changed on disk during the run")
+            _worker = Scorer(rulebase)
     except SupplycheckError as exc:
         _worker_error = exc
     # The rule base lives as long as the process: keep it out of garbage collection, and collect
@@ -70,16 +76,16 @@ def _init_worker(rules_dir: str, content_hash: str, lang: str, parent: int) -> N
     gc.set_threshold(50_000, 20, 20)
 
 
-def _score_chunk(fmt: str, source: str, items: list) -> tuple[Any, Summary]:
+def _score_chunk(fmt: str, source: str, items: Any, with_source: bool) -> tuple[Any, Summary, Any]:
     if _worker is None:
         raise _worker_error or SupplycheckError("worker process not initialised")
-    return _worker.chunk(fmt, source, items)
+    return _worker.chunk(fmt, source, items, with_source)
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
     """`fork` where there is one: workers start at once and never re-run the caller's main
     module (spawn would, from a script without a `__main__` guard or from standard input).
-    Workers are started before this module starts any thread, and each loads its own rule base."""
+    Workers are started before this module starts any thread, and take the caller's rule base."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
@@ -123,9 +129,9 @@ def _chunks(records: Iterable[Record | Mapping[str, Any]], size: int) -> Iterato
         yield source or "", items
 
 
-def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], fmt: str,
-                  workers: int) -> Iterator[tuple[Any, int, Any, Summary]]:
-    """(tag, number of records, output, summary) per chunk, in input order.
+def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, Any, Any]], fmt: str,
+                  workers: int, with_source: bool = False) -> Iterator[tuple[Any, int, Any, Summary, Any]]:
+    """(tag, number of records, output, summary, LinesSeen or None) per chunk, in input order.
 
     The first chunk is scored in this process (a small input never starts worker processes);
     the rest go to `workers` processes, each loading the rule base once, with a bounded number
@@ -139,9 +145,10 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
     if second is None:
         local = Scorer(rulebase)
         for source, items, tag in itertools.chain([first], chunks):
-            output, summary = local.chunk(fmt, source, items)
-            yield tag, len(items), output, summary
+            yield (tag, _count(items), *local.chunk(fmt, source, items, with_source))
         return
+    global _inherited
+    local = _inherited = Scorer(rulebase).warm()  # compiled once, here, and inherited by forked workers
     executor = ProcessPoolExecutor(
         max_workers=workers, mp_context=_mp_context(),
         initializer=_init_worker, initargs=(str(rulebase.directory), rulebase.content_hash, rulebase.lang,
@@ -151,14 +158,12 @@ def _score_chunks(rulebase: RuleBase, chunks: Iterator[tuple[str, list, Any]], f
 
         def submit(chunk: tuple[str, list, Any]) -> None:
             source, items, tag = chunk
-            pending.append((tag, len(items), executor.submit(_score_chunk, fmt, source, items)))
+            pending.append((tag, _count(items), executor.submit(_score_chunk, fmt, source, items, with_source)))
 
         with _sigint_ignored():  # the workers start now and inherit it (no traceback on Ctrl-C)
             submit(second)
         # Score the first chunk here while the workers start.
-        local = Scorer(rulebase)
-        output, summary = local.chunk(fmt, first[0], first[1])
-        yield first[2], len(first[1]), output, summary
+        yield (first[2], _count(first[1]), *local.chunk(fmt, first[0], first[1], with_source))
         limit = 4 * workers
         for chunk in chunks:
             submit(chunk)
@@ -185,5 +190,11 @@ def score_records(rulebase: RuleBase, records: Iterable[Record | Mapping[str, An
     fields, or Records from `read_intakes`. With `workers` > 1, scoring runs in that many
     processes (each loads the rule base from `rulebase.directory` once)."""
     chunks = ((source, items, None) for source, items in _chunks(records, chunk_size))
-    for _, _, results, _ in _score_chunks(rulebase, chunks, "dicts", workers):
+    for _, _, results, _, _ in _score_chunks(rulebase, chunks, "dicts", workers):
         yield from results
+
+
+def _count(items: Any) -> int:
+    if isinstance(items, JsonLines):
+        return len(items.lines)
+    return len(items) if isinstance(items, list) else items.batch.num_rows  # arrow.ArrowRows

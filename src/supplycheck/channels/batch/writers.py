@@ -1,16 +1,17 @@
-"""Writers: JSONL and CSV results, written atomically."""
+"""Writers: JSONL, CSV and Parquet results (written atomically: see storage.atomic)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 from pathlib import Path
-from typing import IO, Any, Iterable, Mapping
+from typing import Any, Mapping
+
+import orjson
 
 from ...errors import SupplycheckError
+from ...storage.atomic import AtomicFile, OutputError  # noqa: F401 (re-exported for the batch package and cli.common)
 from .problems import OUTPUT_FORMATS, STDIN
 
 CSV_COLUMNS = (
@@ -19,8 +20,82 @@ CSV_COLUMNS = (
     "next_steps", "safety_net", "error_fields", "error_messages", "rulebase.name", "rulebase.version",
     "rulebase.hash",
 )
+SOURCE_COLUMNS = ("source.file", "source.line")  # with --with-source
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def json_line(result: Mapping[str, Any]) -> str:
+    """One result as a compact JSON line (orjson; the standard library for text orjson
+    refuses, such as a lone surrogate read from a JSON escape)."""
+    try:
+        return orjson.dumps(result).decode()
+    except TypeError:
+        return _json_dumps(result)
+
+
+def result_json_schema(codes: Any = None) -> dict[str, Any]:
+    """JSON Schema of one batch result (a line of JSONL output; a row of Parquet output has
+    the same fields, null where this leaves one out). With the rule base's `codes`, the codes
+    are listed as enums."""
+    def text_list(values: Any = None) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string", **({"enum": sorted(values)} if values else {})}}
+
+    urgencies = ["emergency", "same_day", "within_2_days", "routine", "none"]
+    pictures = ["likely_low_supply", "possible_low_supply", "possible_oversupply", "reassuring", "unclear"]
+    targets = ["emergency_services", "baby_doctor", "lactation_consultant", "mothers_doctor", "peer_support"]
+    strings = {"type": "string"}
+    ref = {"type": "object", "required": ["name", "version", "hash"], "additionalProperties": False,
+           "properties": {"name": strings, "version": strings, "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}
+    source = {"type": "object", "required": ["file", "line"], "additionalProperties": False,
+              "description": "with --with-source: the input file and line (row for Parquet)",
+              "properties": {"file": strings, "line": {"type": "integer", "minimum": 1}}}
+    scored = {
+        "type": "object", "additionalProperties": False,
+        "required": ["id", "status", "urgency", "supply_picture", "red_flags", "factors", "perceived_signs",
+                     "referrals", "next_steps", "rulebase", "safety_net"],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"const": "scored"},
+            "urgency": {"enum": urgencies},
+            "supply_picture": {"enum": pictures},
+            "red_flags": text_list(codes and codes.red_flags),
+            "factors": {"type": "array", "items": {
+                "type": "object", "required": ["id", "category", "evidence"], "additionalProperties": False,
+                "properties": {"id": {"type": "string", **({"enum": sorted(codes.factors)} if codes else {})},
+                               "category": {"enum": ["primary", "secondary"]}, "evidence": text_list()}}},
+            "perceived_signs": text_list(codes and codes.perceived_signs),
+            "referrals": {"type": "array", "items": {
+                "type": "object", "required": ["to", "urgency", "reasons"], "additionalProperties": False,
+                "properties": {"to": {"enum": targets}, "urgency": {"enum": urgencies}, "reasons": text_list()}}},
+            "next_steps": {"type": "array", "items": {
+                "type": "object", "required": ["code", "text"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", **({"enum": sorted(codes.next_steps)} if codes else {})},
+                               "text": strings}}},
+            "rulebase": ref,
+            "safety_net": {"type": "array", "description": "signs to call now or get same-day help for (contract 1.1)",
+                           "items": {
+                "type": "object", "required": ["code", "text"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", **({"enum": sorted(codes.safety_net)} if codes else {})},
+                               "text": strings}}},
+            "source": source,
+        },
+    }
+    error = {
+        "type": "object", "additionalProperties": False, "required": ["id", "status", "errors", "rulebase"],
+        "properties": {
+            "id": {"type": ["string", "null"]},
+            "status": {"const": "error"},
+            "errors": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["field", "message"], "additionalProperties": False,
+                "properties": {"field": {"type": "string", "description": "an intake field, or `record` for a line that cannot be read"},
+                               "message": strings}}},
+            "rulebase": ref,
+            "source": source,
+        },
+    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "supplycheck batch result",
+            "description": "One line of `supplycheck batch` JSONL output", "oneOf": [scored, error]}
 
 
 def neutralise(cell: str) -> str:
@@ -53,31 +128,32 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
         "rulebase.name": ref.get("name", ""),
         "rulebase.version": ref.get("version", ""),
         "rulebase.hash": ref.get("hash", ""),
+        **({"source.file": result["source"]["file"], "source.line": str(result["source"]["line"])}
+           if "source" in result else {}),
     }
 
 
-def render(fmt: str, results: Iterable[Mapping[str, Any]]) -> str:
-    """Results as JSONL lines, CSV rows (without the header), or FHIR NDJSON (RiskAssessment,
-    OperationOutcome for an error record; see channels.forms.fhir)."""
+def render(fmt: str, results: list[dict[str, Any]]) -> Any:
+    """Results as JSONL lines, CSV rows (without the header), FHIR NDJSON (a RiskAssessment, or
+    an OperationOutcome for an error record; see channels.forms.fhir), or a Parquet RecordBatch."""
+    if fmt == "parquet":
+        from .arrow import results_batch
+        return results_batch(results)
     if fmt == "jsonl":
-        return "".join([_dumps(r) + "\n" for r in results])
+        return "".join([json_line(r) + "\n" for r in results])
     if fmt == "fhir":
         from ..forms.fhir import risk_assessment
-        return "".join([_dumps(risk_assessment(r)) + "\n" for r in results])
+        return "".join([json_line(risk_assessment(r)) + "\n" for r in results])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerows([neutralise(c) for c in flatten(r).values()] for r in results)
     return buf.getvalue()
 
 
-def csv_header() -> str:
+def csv_header(with_source: bool = False) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS)
+    csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS + (SOURCE_COLUMNS if with_source else ()))
     return buf.getvalue()
-
-
-class OutputError(SupplycheckError):
-    """The output cannot be written where asked (unknown format, missing folder, an input)."""
 
 
 class OutputFormatError(SupplycheckError):
@@ -89,76 +165,5 @@ def output_format(path: str | Path) -> str:
         return "jsonl"
     fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise OutputFormatError(f"{path}: unknown output format; use .jsonl or .csv")
+        raise OutputFormatError(f"{path}: unknown output format; use .jsonl, .csv or .parquet")
     return fmt
-
-
-class AtomicFile:
-    """A text file that appears under its name only once it is complete: it is written to a
-    hidden temporary file in the same folder, which replaces the target at the end; on any
-    error or interruption the temporary file is removed and the target is left untouched."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-        self.file: IO[str] | None = None
-
-    def _remove_stale(self) -> None:
-        """Remove temporary files left by a run that was killed (kill -9 leaves no time to)."""
-        for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
-            pid = stale.name[len(self.path.name) + 2:-len(".partial")]
-            if pid.isdigit() and not _alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
-
-    def __enter__(self) -> IO[str]:
-        if not self.path.parent.is_dir():
-            raise OutputError(f"{self.path}: the folder {str(self.path.parent)!r} does not exist")
-        self._remove_stale()
-        try:
-            fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
-        self.file = open(fd, "w", encoding="utf-8", newline="")
-        return self.file
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self.file is not None
-        done = False
-        try:
-            if exc_type is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-                self.file.close()
-                os.replace(self.temp, self.path)
-                done = True
-        finally:
-            if not done:
-                self.file.close()
-                try:
-                    os.unlink(self.temp)
-                except FileNotFoundError:
-                    pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-class _Unclosed:
-    """Standard output as a context manager that is flushed, never closed."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-
-    def __enter__(self) -> IO[str]:
-        return self.stream
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stream.flush()

@@ -20,8 +20,8 @@ from typing import IO, TYPE_CHECKING, Any
 from ...core.intake import ID_FIELD
 from ...privacy import normalise_column
 from ..batch.columns import ColumnPlan
-from ..batch.problems import MAX_RECORD_CHARS, IdentifyingColumnsError, InputError, ParseProblem
-from ..batch.readers import Record, _CsvRecords, _lines, fits, too_long
+from ..batch.problems import MAX_RECORD_CHARS, IdentifyingColumnsError, UnreadableInput, ParseProblem
+from ..batch.readers import Record, CsvRecords, text_lines, fits, too_long
 from . import fhir, redcap, xlsform
 
 if TYPE_CHECKING:
@@ -116,13 +116,13 @@ class FormExport:
         return known
 
     def _csv(self, text: IO[str], plan: ColumnPlan, module: Any, warn: bool) -> Iterator[Record]:
-        records = _CsvRecords(text, self.source)
+        records = CsvRecords(text, self.source)
         first = next(iter(records), None)
         if first is None:
             return
         number, header = first
         if isinstance(header, str):
-            raise InputError(self.source, f"the header row (line {number}) cannot be read: {header}")
+            raise UnreadableInput(self.source, f"the header row (line {number}) cannot be read: {header}")
         header = [h.strip() for h in header]
         roles = self._columns(header, plan, module, number)
         if warn and plan.unknown:
@@ -152,10 +152,10 @@ class FormExport:
                 resource = json.load(stream)
             except (ValueError, RecursionError) as exc:
                 message = str(exc).splitlines()[0] if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-                raise InputError(self.source, f"not valid JSON ({message})") from None
+                raise UnreadableInput(self.source, f"not valid JSON ({message})") from None
             yield from self._resources(resource, 1, plan, warn)
             return
-        for number, text in _lines(stream):
+        for number, text in text_lines(stream):
             if text is None:
                 yield Record(self.source, number, None, ParseProblem(self.source, number, too_long(MAX_RECORD_CHARS)))
                 continue
