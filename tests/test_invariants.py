@@ -107,7 +107,8 @@ def test_an_emergency_sign_always_yields_emergency(record, sign):
 def test_fever_through_the_whole_third_month_is_emergency(record, age):
     """Facts 12.2: under 92 days (through day 91) a temperature of 38 °C or more is emergency."""
     record = with_fever({**record, "infant_age_days": age})
-    record.pop("weight_age_days", None)
+    for field in ("weight_age_days", "previous_weight_g", "previous_weight_age_days"):  # weighings after the new age
+        record.pop(field, None)
     assert scored(record).urgency.value == "emergency"
 
 
@@ -156,8 +157,14 @@ FORGETTABLE = [f for f in RB.questions if f != "weight_age_days"]  # its default
 OBJECTIVE = [f for f in ("birth_weight_g", "current_weight_g", "wet_diapers_per_day", "stools_per_day",
                          "hours_since_wet_diaper", "regained_birth_weight", "professional_growth_concern",
                          "dark_urine_or_crystals", "previous_weight_g") if has(f)]
-DANGER = [f for f in ("baby_hard_to_wake", "baby_fever", "baby_dry_mouth_or_sunken_soft_spot", "jaundice",
-                      "stool_colour", "hours_since_wet_diaper") if has(f)]
+# Every answer behind a danger sign that needs_care_today and the red flags read (the baby's and
+# the mother's), and the signs of oversupply that outrank reassurance from 2 weeks.
+DANGER = [f for f in ("emergency_signs_now", "baby_hard_to_wake", "baby_breathing_difficulty",
+                      "baby_colour_pale_blue_mottled", "baby_seizure", "rash_does_not_fade",
+                      "baby_temperature_c", "baby_fever", "vomiting", "baby_dry_mouth_or_sunken_soft_spot",
+                      "jaundice", "sleepy_at_breast", "stool_colour", "blood_in_stool", "hours_since_wet_diaper",
+                      "heavy_bleeding_now", "mother_fever_or_unwell", "thoughts_of_self_harm",
+                      "baby_chokes_at_letdown", "breasts_often_overfull") if has(f)]
 
 
 WORRIES = sorted(RB.codes.perceived_signs)
@@ -248,6 +255,78 @@ def test_an_unsure_danger_sign_never_makes_the_result_more_reassuring(record, da
     assume(fields)
     assert_forgetting_never_reassures(record, data.draw(st.sampled_from(fields), label="field"),
                                       data.draw(st.sampled_from(["missing", "unsure"]), label="as"))
+
+
+# The counterexamples of rule base 1.2.0, pinned (golden cases 122 and 123): every answer given
+# and benign, on a thriving 6-month-old and on a 6-week-old with signs of plenty of milk.
+BENIGN_DANGER = {
+    "baby_breathing_difficulty": "no", "baby_colour_pale_blue_mottled": "no", "baby_hard_to_wake": "no",
+    "baby_seizure": "no", "rash_does_not_fade": "no", "baby_temperature_c": 36.8, "vomiting": "no",
+    "jaundice": "no", "blood_in_stool": "no", "heavy_bleeding_now": "no", "mother_fever_or_unwell": "no",
+    "thoughts_of_self_harm": "no"}
+THRIVING_6_MONTHS = {
+    "infant_age_days": 183, "birth_weight_g": 3400, "current_weight_g": 7600, "weight_age_days": 180,
+    "wet_diapers_per_day": 7, "hours_since_wet_diaper": 2, "stools_per_day": 2, "stool_colour": "yellow",
+    "dark_urine_or_crystals": "no", "baby_dry_mouth_or_sunken_soft_spot": "no", "professional_growth_concern": "no",
+    "feeding_method": "breast_only", "baby_chokes_at_letdown": "no", "breasts_often_overfull": "no",
+    "concerns": ["wakes_at_night"], **BENIGN_DANGER}
+OVERSUPPLY_6_WEEKS = {
+    **THRIVING_6_MONTHS, "infant_age_days": 42, "current_weight_g": 4600, "weight_age_days": 42,
+    "wet_diapers_per_day": 8, "stools_per_day": 5, "stool_colour": "green_frothy", "baby_chokes_at_letdown": "yes"}
+COUNTEREXAMPLES = [
+    ({**THRIVING_6_MONTHS, "baby_hard_to_wake": "yes"}, "baby_hard_to_wake", "emergency", "unclear"),
+    (OVERSUPPLY_6_WEEKS, "stool_colour", "routine", "possible_oversupply"),
+]
+
+
+@pytest.mark.parametrize("record,field,urgency,picture", COUNTEREXAMPLES, ids=["hard_to_wake", "green_frothy"])
+@pytest.mark.parametrize("how", ["missing", "unsure"])
+def test_forgetting_a_danger_answer_never_reassures(record, field, urgency, picture, how):
+    """Rule base 1.2.0 called both of these reassuring once the answer was forgotten; now the
+    result is not reassuring, and it says which signs to check (danger_signs_need_checking)."""
+    result = scored(record)
+    assert (result.urgency.value, result.supply_picture.value) == (urgency, picture)
+    assert_forgetting_never_reassures(record, field, how)
+    after = scored(forget(record, field, how))
+    steps = {s.code for s in after.next_steps}
+    assert after.supply_picture.value == "unclear" and not after.perceived_signs, after.supply_picture
+    assert "check_danger_signs" in steps and "normal_behaviour_reassurance" not in steps, steps
+    # ...and with every answer benign the same baby is reassuring: the test can fail both ways.
+    calm = scored({**record, field: THRIVING_6_MONTHS[field]})
+    assert (calm.supply_picture.value, calm.perceived_signs) == ("reassuring", ["wakes_at_night"])
+
+
+# The emergency signs the quick first step covers: its "none of these" answers them all.
+FIRST_STEP_COVERS = {"baby_hard_to_wake", "baby_breathing_difficulty", "baby_colour_pale_blue_mottled",
+                     "baby_seizure", "rash_does_not_fade"}
+
+
+@CHECK
+@given(intakes(), st.data())
+def test_reassurance_needs_every_danger_sign_answered(record, data):
+    """A reassuring picture or a worry called normal only when every danger answer is known:
+    the first step (or each of its signs), the temperature (or no fever and the first step),
+    vomiting, jaundice, stool colour, blood, and the mother's bleeding, fever and thoughts.
+    Mostly with one danger answer forgotten, so that thriving babies put it to the test."""
+    fields = forgettable_known(record, DANGER)
+    if fields and data.draw(st.integers(0, 3), label="keep all") > 0:
+        record = forget(record, data.draw(st.sampled_from(fields), label="forget"),
+                        data.draw(st.sampled_from(["missing", "unsure"]), label="as"))
+    result = scored(record)
+    if reassurance(result) == (0, False):
+        return
+    facts = known(record)
+    first_step = "emergency_signs_now" in facts and not facts["emergency_signs_now"]  # "none of these"
+    needed = {f for f in DANGER if f not in ("emergency_signs_now", "baby_temperature_c", "baby_fever",
+                                             "sleepy_at_breast", "baby_chokes_at_letdown",
+                                             "breasts_often_overfull")}
+    if first_step:
+        needed -= FIRST_STEP_COVERS
+    missing = sorted(f for f in needed if f not in facts)
+    assert not missing, f"{result.supply_picture.value}/{result.perceived_signs} with {missing} unknown"
+    temperature = facts.get("baby_temperature_c")
+    assert (temperature is not None and 36 <= temperature < 38) or (
+        temperature is None and first_step and facts.get("baby_fever") == "no"), facts
 
 
 # ---------------------------------------------------------------------- what reassurance needs

@@ -233,7 +233,18 @@ def thriving(draw) -> dict[str, Any]:
         "baby_chokes_at_letdown": draw(st.sampled_from(["no", "yes"])),
         "breasts_often_overfull": draw(st.sampled_from(["no", "yes", "yes", "unsure"])),
         "concerns": draw(st.sampled_from(VALUES["concerns"])),
+        "vomiting": draw(st.sampled_from(["no", "small_possets"])), "blood_in_stool": "no",
+        "mother_fever_or_unwell": "no", "thoughts_of_self_harm": "no",
     }
+    # The emergency signs as the interview asks them (the quick first step's "none of these",
+    # then the fever question) or as a batch file gives them (each field, and a measured
+    # temperature): reassurance needs every danger sign answered (emergency_signs_known_absent).
+    if draw(st.booleans()):
+        record["emergency_signs_now"] = "none"
+    else:
+        record.update({f: "no" for f in ("baby_breathing_difficulty", "baby_colour_pale_blue_mottled",
+                                         "baby_seizure", "rash_does_not_fade")})
+        record["baby_temperature_c"] = draw(st.sampled_from([36.0, 36.8, 37.9]))
     return record
 
 
@@ -452,7 +463,16 @@ KNOWN_GOOD_20_DAYS = {
     "concerns": ["no_leaking"], "infant_age_days": 20, "birth_weight_g": 3400, "current_weight_g": 3700,
     "wet_diapers_per_day": 6, "stools_per_day": 4, "hours_since_wet_diaper": 2, "stool_colour": "yellow",
     "dark_urine_or_crystals": "no", "baby_dry_mouth_or_sunken_soft_spot": "no", "professional_growth_concern": "no",
+    # every danger sign answered and absent (rule base 1.3.0: the *_known_absent definitions)
+    "emergency_signs_now": "none", "baby_fever": "no", "vomiting": "no", "jaundice": "no", "blood_in_stool": "no",
+    "heavy_bleeding_now": "no", "mother_fever_or_unwell": "no", "thoughts_of_self_harm": "no",
 }
+BATCH_DANGER_ANSWERS = {  # the same, as separate fields with a measured temperature (no first step)
+    "baby_breathing_difficulty": "no", "baby_colour_pale_blue_mottled": "no", "baby_hard_to_wake": "no",
+    "baby_seizure": "no", "rash_does_not_fade": "no", "baby_temperature_c": 36.5,
+}
+KNOWN_GOOD_BATCH = {**{k: v for k, v in KNOWN_GOOD_20_DAYS.items() if k not in ("emergency_signs_now", "baby_fever")},
+                    **BATCH_DANGER_ANSWERS}
 
 BOUNDARY_CASES = [
     # (record, rule, fires?)
@@ -490,6 +510,23 @@ BOUNDARY_CASES = [
     ({**KNOWN_GOOD_20_DAYS, "stools_per_day": 2}, "perceived_no_leaking", False),
     ({**KNOWN_GOOD_20_DAYS, "professional_growth_concern": "unsure"}, "perceived_no_leaking", False),
     ({**KNOWN_GOOD_20_DAYS, "professional_growth_concern": "unsure"}, "worry_needs_checking", True),
+    # Every danger sign must be answered and absent (rule base 1.3.0): the first step's "none"
+    # or each separate field; a temperature of 36.0-37.9 °C, or without one "no fever" and the
+    # first step's "none" (it covers a low temperature).
+    (KNOWN_GOOD_BATCH, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_BATCH, "baby_hard_to_wake": "unsure"}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_BATCH, "baby_hard_to_wake": "unsure"}, "danger_signs_need_checking", True),
+    ({**KNOWN_GOOD_BATCH, "baby_temperature_c": 36.0}, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_BATCH, "baby_temperature_c": 37.9}, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_BATCH, "baby_temperature_c": None, "baby_fever": "no"}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "baby_fever": "unsure"}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "baby_fever": "unsure"}, "danger_signs_need_checking", True),
+    ({**KNOWN_GOOD_20_DAYS, "stool_colour": None}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "thoughts_of_self_harm": "unsure"}, "perceived_no_leaking", False),
+    ({**KNOWN_GOOD_20_DAYS, "jaundice": "mild", "sleepy_at_breast": "no",
+      "infant_age_days": 13, "gestational_age_weeks": 39}, "perceived_no_leaking", True),
+    ({**KNOWN_GOOD_20_DAYS, "jaundice": "mild", "sleepy_at_breast": "no",
+      "infant_age_days": 14, "gestational_age_weeks": 39}, "perceived_no_leaking", False),    # prolonged from 14 days
     ({"hours_since_wet_diaper": 9, "infant_age_days": 0}, "no_wet_diaper_8h", False),           # day 1: 1-2 wees are normal
     ({"infant_age_days": 40, "previous_weight_g": 4600, "previous_weight_age_days": 28,
       "current_weight_g": 4599, "weight_age_days": 40}, "losing_weight", True),
