@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 from .errors import SupplycheckError
 
@@ -76,13 +76,38 @@ WORDS = re.compile(r"[^\W\d_]{2,}[.,']?\s+[^\W\d_]{2,}")
 _PLAIN_TEXT = (r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,12}[-_]?\d{1,7}"
                r"|(?:urn:)?(?:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PLAIN = re.compile(_PLAIN_TEXT)
-# Cells joined with \x1f, every one plain: a whole CSV row checked in one call.
-_PLAIN_ROW = re.compile(rf"(?:{_PLAIN_TEXT})(?:\x1f(?:{_PLAIN_TEXT}))*")
+# Cells joined with \x1f, every one plain: a whole CSV row checked in one call. Each cell is
+# matched whole, then kept (an atomic group): "12" fits two alternatives, and without it a row
+# that fails would be retried in every combination, exponential in its number of cells.
+_PLAIN_CELL = rf"(?>(?:{_PLAIN_TEXT})(?=\x1f|\Z))"
+_PLAIN_ROW = re.compile(rf"{_PLAIN_CELL}(?:\x1f{_PLAIN_CELL})*")
 
 
 def all_plain(cells: list[str]) -> bool:
     """Whether no cell of a row can hold identifying data (then none needs checking)."""
-    return _PLAIN_ROW.fullmatch("\x1f".join(cells)) is not None
+    joined = "\x1f".join(cells)
+    # A cell holding the separator itself (which `\s` matches: 555<US>1234 is a phone) is
+    # never taken apart here: it is checked on its own.
+    return joined.count("\x1f") == len(cells) - 1 and _PLAIN_ROW.fullmatch(joined) is not None
+
+
+def plain_values(values: Iterable[Any]) -> bool:
+    """Whether no value of a record (text, numbers, lists of text) can hold identifying data:
+    one regular expression over the whole record, as `all_plain` for a CSV row. False when
+    any value needs a closer look (then each is checked with `value_kind`)."""
+    cells: list[str] = []
+    for value in values:
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, str):
+            cells.append(value)
+        elif isinstance(value, (int, float)):
+            cells.append(repr(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            cells.extend(value)
+        else:
+            return False
+    return all_plain(cells)
 
 
 def nhs_check_digit_ok(digits: str) -> bool:
