@@ -289,19 +289,25 @@ class IntakeReader:
         self._plan_seen = self._plan()
         with self._open() as text:
             lines: list[tuple[int, str | None]] = []
-            replaced_at = 0
-            for number, line in text_lines(text):
-                if line is not None:
-                    if not line.strip():
-                        continue
-                    if not replaced_at and "\ufffd" in line:
-                        replaced_at = number
+            for number, line in self._json_lines(text):
                 lines.append((number, line))
                 if len(lines) >= size:
                     yield JsonLines(self.drop_columns, lines)
                     lines = []
             if lines:
                 yield JsonLines(self.drop_columns, lines)
+
+    def _json_lines(self, text: IO[str]) -> Iterator[tuple[int, str | None]]:
+        """The lines of a JSON lines input that are not blank (None: too long to read); at the
+        end, a warning if bytes that are not UTF-8 were replaced."""
+        replaced_at = 0
+        for number, line in text_lines(text):
+            if line is not None:
+                if not line.strip():
+                    continue
+                if not replaced_at and "\ufffd" in line:
+                    replaced_at = number
+            yield number, line
         if replaced_at:
             self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
 
@@ -502,20 +508,12 @@ class IntakeReader:
         return object_record(plan, self.source, value, line)
 
     def _read_jsonl(self, text: io.TextIOWrapper, plan: ColumnPlan) -> Iterator[Record]:
-        replaced_at = 0
-        for number, line in text_lines(text):
-            if line is not None:
-                if not line.strip():
-                    continue
-                if not replaced_at and "\ufffd" in line:
-                    replaced_at = number
+        for number, line in self._json_lines(text):
             unknown = len(plan.unknown)
             record = json_line_record(plan, self.source, number, line)
             if len(plan.unknown) > unknown:
                 self._warn_columns(plan, unknown)
             yield record
-        if replaced_at:
-            self._warn(f"bytes that are not UTF-8 were replaced (first at line {replaced_at})")
 
     def _read_parquet(self) -> Iterator[Record]:
         from .arrow import rows
