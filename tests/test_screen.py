@@ -233,17 +233,20 @@ def test_the_estimate_follows_the_skip_logic(rulebase, store):
     from supplycheck.present.completeness import questions_left
 
     fewest, most = questions_left(rulebase, {})
-    # an age only ever skips some; only follow-ups to a given answer (a weight's age, an
-    # earlier weight) wait for that answer
+    # an age only ever skips some; the most counts every question, the follow-ups to a given
+    # answer (a weight's age, an earlier weight and its age) too: it was once 3 short
     follow_ups = [q for q in rulebase.questions.values() if isinstance(q.ask_when, dict) and q.ask_when.get("known")]
     assert [q.id for q in follow_ups] == ["weight_age_days", "previous_weight_g", "previous_weight_age_days"]
-    assert fewest < most == len(rulebase.questions) - len(follow_ups)
+    assert fewest < most == len(rulebase.questions)
+    # a weight given opens its follow-ups, and the most still covers them
+    assert questions_left(rulebase, {"current_weight_g": 4000})[1] == most - 1
     _, printed = screen(rulebase, store, CTRL_C)
     flat = " ".join(printed.split())
     assert f"Between {fewest} and {most} questions" in flat
     # after "formula only" the range closes in on what is really left
     formula = {"infant_age_days": 40, "feeding_method": "formula_only"}
-    assert questions_left(rulebase, formula)[1] < fewest
+    formula_fewest, formula_most = questions_left(rulebase, formula)
+    assert formula_fewest < fewest and formula_most < most
 
 
 def test_red_flags_are_shown_once_and_again_as_a_reminder_on_resume(rulebase, store):

@@ -115,14 +115,13 @@ def _kind(rulebase: RuleBase, rule: Any) -> Kind | None:
 def questions_left(rulebase: RuleBase, answers: Mapping[str, Any]) -> tuple[int, int]:
     """How many questions are still to come, as (fewest, most), following the skip logic.
 
-    The most: every question that may still apply (an unknown answer never hides a question).
-    The fewest: the least left after any one answer to a question that decides what is skipped
-    (how the baby is fed, the baby's age, ...). An honest range, not a promise."""
+    The fewest and the most left after any one answer to a question that decides what is
+    skipped or asked (how the baby is fed, the baby's age, a weight ...), or with none of them
+    answered. An honest range, not a promise."""
     def left(given: Mapping[str, Any]) -> int:
         return sum(1 for q in interview.questions_to_ask(rulebase, given) if q.id not in answers)
 
-    most = left(answers)
-    fewest = most
+    counts = [left(answers)]
     for gate in _gates(rulebase):
         if gate in answers:
             continue
@@ -130,8 +129,17 @@ def questions_left(rulebase: RuleBase, answers: Mapping[str, Any]) -> tuple[int,
         values = [q.min, q.max] if q.is_numeric else [v for v in q.values if v != UNSURE]
         for value in values:
             if value is not None:
-                fewest = min(fewest, left({**answers, gate: [value] if q.type.value == "multi" else value}))
-    return fewest, most
+                counts.append(left({**answers, gate: [value] if q.type.value == "multi" else value}))
+    # Some questions only follow a known answer (the age at a weighing follows the weight, an
+    # earlier weighing's age follows that weighing): with every such answer still to come given,
+    # all of them are counted in the most.
+    opened = dict(answers)
+    for q in rulebase.questions.values():
+        gate = q.ask_when.get("field") if isinstance(q.ask_when, dict) and q.ask_when.get("known") else None
+        if gate in rulebase.questions and gate not in answers and rulebase.questions[gate].is_numeric:
+            opened[gate] = rulebase.questions[gate].min
+    counts.append(left(opened))
+    return min(counts), max(counts)
 
 
 def _gates(rulebase: RuleBase) -> tuple[str, ...]:
