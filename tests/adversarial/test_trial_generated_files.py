@@ -11,11 +11,12 @@ import json
 import math
 from pathlib import Path
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import load_rulebase
 from supplycheck.channels.batch import UnreadableInput, score_files
+from supplycheck.channels.batch.readers import fits
 from supplycheck.errors import SupplycheckError
 from supplycheck.privacy import PrivacyError
 
@@ -68,6 +69,11 @@ CODE_TEXT = st.text(alphabet='abcxyz",;\n', max_size=12)  # quotes, commas, line
 )
 def test_any_csv_dialect_gives_one_result_per_record_in_order(tmp_path_factory, rows, quoting, terminator,
                                                               delimiter, order, bom):
+    # A quoted cell whose inner line is a whole row by itself, with no quote, is read as a stray
+    # quote that swallowed that row (CsvRecords._swallows_a_row): the trade-off that recovers the
+    # rows after a stray quote, which real exports have far more often than such a cell.
+    assume(not any('"' not in part and fits(part.split(","), len(order))
+                   for _, method, _ in rows for part in method.split("\n")[1:-1]))
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=quoting, lineterminator=terminator, delimiter=delimiter)
     writer.writerow(order)
