@@ -147,10 +147,17 @@ def check_ref(ref: str) -> str:
 
 
 def new_ref(kind: Kind = "screen") -> str:
-    """A fresh random reference code, e.g. `S-260314-K7Q2` (screen) or `I-...` (intake)."""
+    """A fresh random reference code, e.g. `S-260314-K7Q2` (screen) or `I-...` (intake).
+
+    Drawn again until `check_ref` accepts it: an all-digit tail such as `S-261202-5287` reads as
+    a phone number, and the store would refuse the code it made itself (1 draw in 300).
+    """
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    tail = "".join(secrets.choice(alphabet) for _ in range(4))
-    return f"{'S' if kind == 'screen' else 'I'}-{datetime.now().strftime('%y%m%d')}-{tail}"
+    while True:
+        tail = "".join(secrets.choice(alphabet) for _ in range(4))
+        ref = f"{'S' if kind == 'screen' else 'I'}-{datetime.now().strftime('%y%m%d')}-{tail}"
+        if value_kind(ref, strict=True) is None:
+            return ref
 
 
 def default_db_path() -> Path:

@@ -29,7 +29,7 @@ from ...present.formats import OutputFormat
 from ...rulebase.loader import RuleBase
 from ...rulebase.models import NONE_OF_THESE
 from ...storage.atomic import write_atomic
-from ...storage.store import Store
+from ...storage.store import DuplicateRefError, Store, new_ref
 
 SECONDS_PER_QUESTION = 8  # for the "about N minutes" in the welcome
 
@@ -152,15 +152,23 @@ class Screening:
 
     def save(self, field_id: str, value: Any) -> None:
         if self.ref is None:
-            from ...storage.store import new_ref
-            self.ref = new_ref("screen")
-            self.store.create(self.ref, kind="screen", rulebase=self.rulebase)
+            self.ref = self._create()
         self.store.set_answer(self.ref, field_id, value)
         self.answers[field_id] = value
         if field_id in self.history:
             self.history.remove(field_id)
         self.history.append(field_id)
         self.defaults.pop(field_id, None)
+
+    def _create(self) -> str:
+        """A new screening under a fresh code; drawn again if the day's codes already hold it."""
+        while True:
+            ref = new_ref("screen")
+            try:
+                self.store.create(ref, kind="screen", rulebase=self.rulebase)
+            except DuplicateRefError:
+                continue
+            return ref
 
     def back(self) -> str | None:
         """Forget the last answer (kept as the default when it is asked again)."""
