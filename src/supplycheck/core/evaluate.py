@@ -182,8 +182,7 @@ def _factor_answers(rulebase: RuleBase, c: _Concludes, facts: Mapping[str, Any])
     """The answers behind a factor rule that fired, remembered by the values of the fields
     they can depend on (the same values always give the same answers)."""
     relevant, cache = _evidence_fields(rulebase, c.rule)
-    key = tuple(v if type(v) is not list else tuple(v)
-                for v in (facts.get(name, _MISSING) for name in relevant))
+    key = _values_of(relevant, facts)
     found = cache.get(key)
     if found is None:
         if len(cache) >= _EVIDENCE_CACHE_SIZE:
@@ -207,10 +206,30 @@ def _evidence_fields(rulebase: RuleBase, rule: CompiledRule) -> tuple[tuple[str,
     return found
 
 
+def _values_of(names: tuple[str, ...], facts: Mapping[str, Any]) -> tuple:
+    """The values of `names` in `facts` (absent ones as _MISSING), hashable: a cache key."""
+    return tuple(v if type(v) is not list else tuple(v) for v in (facts.get(name, _MISSING) for name in names))
+
+
 def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:
-    """A next step or safety-net item applies unless its condition is definitely false."""
+    """A next step or safety-net item applies unless its condition is definitely false;
+    remembered by the values of the facts the condition tests (a batch asks it of every intake)."""
     cond = rulebase.code_conditions.get(key)
-    return cond is None or C.truth(cond, facts, rulebase.definitions) is not False
+    if cond is None:
+        return True
+    table = rulebase.__dict__.setdefault("_applies", {})
+    found = table.get(key)
+    if found is None:
+        fields = tuple(dict.fromkeys(leaf.field for leaf in C.leaves(cond, rulebase.definitions)))
+        found = table[key] = (fields, {})
+    fields, cache = found
+    values = _values_of(fields, facts)
+    applies = cache.get(values)
+    if applies is None:
+        if len(cache) >= _EVIDENCE_CACHE_SIZE:
+            cache.clear()
+        applies = cache[values] = C.truth(cond, facts, rulebase.definitions) is not False
+    return applies
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
