@@ -70,11 +70,18 @@ ZIP_WHOLE = re.compile(r"\d{5}(?:-\d{4})?")
 LONG_NUMBER = re.compile(r"(?<![\d.])\d{8,20}(?![\d.])")
 # Two or more words of letters: a name or free text (in an `id` or an unknown column).
 WORDS = re.compile(r"[^\W\d_]{2,}[.,']?\s+[^\W\d_]{2,}")
-# A value that cannot hold any of the above: a code, a number, a short id such as
-# `site-0000042` (a word and up to seven digits), or a UUID, random by construction (ODK's
-# `uuid:...` instance ids, Kobo's `_uuid`, FHIR resource ids: their digit runs are no phone).
-_PLAIN_TEXT = (r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d+)?|[A-Za-z]{0,12}[-_]?\d{1,7}"
-               r"|(?:urn:)?(?:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Values taken as plain without a closer look (one regular expression, over a whole row at
+# once). Codes and small numbers: a code, a snake_case code with two digits at most
+# (`fewer_stools_after_6_weeks`, `high_dose_b6`), a number of up to four digits and two
+# decimals (555.1234 is a phone); the full check finds nothing in these (a property test).
+_PLAIN_CODE = (r"[A-Za-z_;]*|-?\d{1,4}(?:\.\d{1,2})?"
+               r"|(?!(?:[^\d\x1f]*\d){3})[a-z]+(?:_[a-z0-9]+)+")
+# And by policy, ids: a counter or short id, a word and up to seven digits (`site-0000042`),
+# and a UUID, random by construction (ODK's `uuid:...` instance ids, Kobo's `_uuid`, FHIR
+# resource ids): the full check would read their digit runs as a phone or record number.
+_SHORT_ID = r"[A-Za-z]{0,12}[-_]?\d{1,7}"
+_UUID = r"(?:urn:)?(?:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_PLAIN_TEXT = f"{_PLAIN_CODE}|{_SHORT_ID}|{_UUID}"
 _PLAIN = re.compile(_PLAIN_TEXT)
 # Cells joined with \x1f, every one plain: a whole CSV row checked in one call. Each cell is
 # matched whole, then kept (an atomic group): "12" fits two alternatives, and without it a row
@@ -220,6 +227,11 @@ def value_kind(value: Any, *, strict: bool = False, numeric: bool = False) -> st
     text = text.strip()
     if not text or _PLAIN.fullmatch(text):
         return None
+    return text_kind(text, strict=strict, numeric=numeric)
+
+
+def text_kind(text: str, *, strict: bool = False, numeric: bool = False) -> str | None:
+    """`value_kind` of stripped text, every check made (no shortcut for plain values)."""
     details = identifying_details(text)
     if details:
         return details[0].kind

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from supplycheck import privacy
 from supplycheck.privacy import identifying_kind, nhs_check_digit_ok, value_kind
 
 
@@ -130,3 +133,19 @@ def test_reference_codes_that_identify_are_refused(trial):
     for ref in ("4010232137", "SW1A1AA", "07700900123"):
         run = trial.run("intake", "new", ref)
         assert run.code == 2 and "cannot be used" in run.stderr and ref not in run.text
+
+
+# The shortcut: a value that fits _PLAIN (one regex, over a whole row at once) is not looked at
+# again. It must never let through what the full check would find.
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.from_regex(privacy._PLAIN_CODE, fullmatch=True).map(str.strip).filter(bool),
+       strict=st.booleans(), numeric=st.booleans())
+def test_a_value_the_shortcut_calls_plain_holds_nothing_the_full_check_finds(text, strict, numeric):
+    assert privacy.text_kind(text, strict=strict, numeric=numeric) is None
+
+
+@pytest.mark.parametrize("code", ["fewer_stools_after_6_weeks", "slower_growth_after_3_months", "high_dose_b6"])
+def test_intake_codes_with_a_digit_are_plain_and_identifying_lookalikes_are_not(code):
+    assert privacy.plain_values([code, 12, ["none", code]])
+    for lookalike in ["call_07700900123", "m1_1ae", "dob_1990_01_01", "a_12_34_56_78", "555.1234"]:
+        assert not privacy.plain_values([code, lookalike])
