@@ -103,14 +103,18 @@ def plain_values(values: Iterable[Any]) -> bool:
     one regular expression over the whole record, as `all_plain` for a CSV row. False when
     any value needs a closer look (then each is checked with `value_kind`)."""
     cells: list[str] = []
-    for value in values:
-        if value is None or isinstance(value, bool):
-            continue
-        if isinstance(value, str):
+    for value in values:  # exact types (called for every record): anything else is looked at closely
+        kind = type(value)
+        if kind is str:
             cells.append(value)
-        elif isinstance(value, (int, float)):
+        elif value is None or kind is bool:
+            continue
+        elif kind is int or kind is float:
             cells.append(repr(value))
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        elif kind is list:
+            for item in value:
+                if type(item) is not str:
+                    return False
             cells.extend(value)
         else:
             return False

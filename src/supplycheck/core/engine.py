@@ -295,15 +295,20 @@ class _Ruleset:
         flags = self.flags
         with _lock, _signals_deferred():
             try:
-                decided = []
+                asserted = []  # each witness, then made its intake: one copy of the fact
                 for n, fact in enumerate(facts):
-                    witnessed = self._assert({**fact, **flags, "t": WITNESS, "sid": sid, INDEX: n})
+                    witness = {**fact, **flags, "t": WITNESS, "sid": sid, INDEX: n}
+                    witnessed = self._assert(witness)
                     if WITNESSED not in witnessed:
                         raise EngineError("durable_rules did not process the intake")
-                    decided.append({name[len(DECIDES):]: 1 for name in witnessed if name.startswith(DECIDES)})
+                    for name in witnessed:
+                        if name.startswith(DECIDES):
+                            witness[name[len(DECIDES):]] = 1
+                    witness["t"] = INTAKE
+                    asserted.append(witness)
                 out = []
-                for n, fact in enumerate(facts):
-                    fired = self._assert({**fact, **flags, **decided[n], "t": INTAKE, "sid": sid, INDEX: n})
+                for intake in asserted:
+                    fired = self._assert(intake)
                     if SEEN not in fired:
                         raise EngineError("durable_rules did not process the intake")
                     fired.discard(SEEN)

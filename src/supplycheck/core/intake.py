@@ -122,6 +122,9 @@ class RecordValidator:
                 continue
             allowed = choices.get(key)
             if allowed is not None and type(value) is str:
+                if value in allowed:  # as written by a program: no case or spaces to fold
+                    answers[key] = value
+                    continue
                 text = value.strip().lower()
                 if text in allowed:
                     answers[key] = text
