@@ -69,6 +69,32 @@ def test_a_bundle_and_a_single_response_are_read_by_content(tmp_path, expected):
     assert [r["id"] for r in rows] == ["A-029", "A-053", "A-002", "A-119", "A-029"]
 
 
+def test_a_json_array_of_responses_is_read_as_responses_streamed(tmp_path, expected):
+    """As a FHIR server's search results are often saved. It used to be read as an array of
+    contract intakes, and refused for free text in a column called 'item'."""
+    responses = [json.loads(line) for line in (EXAMPLES / "responses.ndjson").read_text().splitlines()]
+    array = tmp_path / "responses.json"
+    array.write_text(json.dumps(responses, indent=1))
+    out = tmp_path / "out.jsonl"
+    proc = run("batch", str(array), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert findings(results(out)) == expected
+
+    out.unlink()
+    array.write_text(json.dumps([*responses[:2], {"resourceType": "Observation"}, "text"])[:-1] + ", }]")
+    proc = run("batch", str(array), "-o", str(out), "-q", "-w", "1")
+    assert proc.returncode == 2 and "not valid JSON after item 4" in proc.stderr, proc.stderr
+    assert not out.exists()  # a file that cannot be read whole gives no results at all
+
+    array.write_text(json.dumps([*responses[:2], {"resourceType": "Observation"}, "text"]))
+    assert run("batch", str(array), "-o", str(out), "-q", "-w", "1").returncode == 0  # one result a record
+    rows = results(out)
+    assert findings(rows[:2]) == expected[:2]
+    assert [(r["status"], r["errors"][0]["message"].split(" item ")[1]) for r in rows[2:]] == [
+        ("error", "3: a Observation resource, not a QuestionnaireResponse"),
+        ("error", "4: not a FHIR resource, not a QuestionnaireResponse")]
+
+
 def test_a_kobo_export_with_slash_groups_and_split_columns(tmp_path):
     header = ["start", "end", "baby/infant_age_days", "danger_signs/baby_fever", "worries/concerns/breasts_soft",
               "worries/concerns/feeds_more_often", "_id", "_uuid", "_submission_time", "__version__"]

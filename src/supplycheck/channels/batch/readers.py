@@ -539,23 +539,39 @@ class IntakeReader:
         if first != b"[":
             raise UnreadableInput(self.source, "expected a JSON array of intake objects "
                                           "(for one object a line, name the file .jsonl)")
-        number = 0
-        items = _json_items(ijson.basic_parse(stream, use_float=False))
-        while True:
-            try:
-                value, reason = next(items)
-            except StopIteration:
-                return
-            except ijson.JSONError as exc:
-                message = str(exc).splitlines()[0] if str(exc) else "syntax error"  # never the text itself
-                raise UnreadableInput(self.source, f"not valid JSON after item {number}: {message}. A JSON "
-                                              "array cannot be read past an error; fix it, or use JSON Lines "
-                                              "(one intake a line)") from None
-            number += 1
+        for number, value, reason in _array_items(stream, self.source):
             if reason is not None:
                 yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
             else:
                 yield self._object(plan, value, number)
+
+
+def json_array_items(raw: IO[bytes], source: str) -> Iterator[tuple[int, Any, str | None]]:
+    """The items of the JSON array in `raw`, streamed and numbered from 1, as (number, value,
+    None) or (number, None, why it is not used); a syntax error refuses the file."""
+    stream = _DigitRunsCapped(raw)
+    if stream.first_byte() != b"[":
+        raise UnreadableInput(source, "expected a JSON array")
+    yield from _array_items(stream, source)
+
+
+def _array_items(stream: _DigitRunsCapped, source: str) -> Iterator[tuple[int, Any, str | None]]:
+    """A syntax error makes the rest of the array unreadable: the file is refused (JSON Lines,
+    one record a line, recovers per line). An item nested too deeply or too big is not used."""
+    number = 0
+    items = _json_items(ijson.basic_parse(stream, use_float=False))
+    while True:
+        try:
+            value, reason = next(items)
+        except StopIteration:
+            return
+        except ijson.JSONError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else "syntax error"  # never the text itself
+            raise UnreadableInput(source, f"not valid JSON after item {number}: {message}. A JSON "
+                                          "array cannot be read past an error; fix it, or use JSON Lines "
+                                          "(one record a line)") from None
+        number += 1
+        yield number, value, reason
 
 
 MAX_DEPTH = 16  # an intake is two levels deep; anything far deeper is refused per item

@@ -21,7 +21,7 @@ from ...core.intake import ID_FIELD
 from ...privacy import normalise_column
 from ..batch.columns import ColumnPlan
 from ..batch.problems import MAX_RECORD_CHARS, IdentifyingColumnsError, UnreadableInput, ParseProblem
-from ..batch.readers import Record, CsvRecords, text_lines, fits, too_long
+from ..batch.readers import Record, CsvRecords, fits, json_array_items, text_lines, too_long
 from . import fhir, redcap, xlsform
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ def form_export(reader: IntakeReader) -> FormExport | None:
                 return FormExport(reader, kind)
         return None
     start = start.lstrip()
-    if reader.format == "json" and start.startswith("{") and '"resourceType"' in start:
-        return FormExport(reader, "fhir")
+    if reader.format == "json" and '"resourceType"' in start and (
+            start.startswith("{") or start.startswith("[") and start[1:].lstrip().startswith("{")):
+        return FormExport(reader, "fhir-array" if start.startswith("[") else "fhir")
     if reader.format == "jsonl" and start.startswith("{"):
         try:
             first = json.loads(start.splitlines()[0])
@@ -147,6 +148,13 @@ class FormExport:
     # -- FHIR QuestionnaireResponses
 
     def _fhir(self, stream: IO[Any], plan: ColumnPlan, warn: bool) -> Iterator[Record]:
+        if self.kind == "fhir-array":  # as a FHIR server's search results are often saved: streamed
+            for number, resource, reason in json_array_items(stream, self.source):
+                if reason is not None:
+                    yield Record(self.source, number, None, ParseProblem(self.source, number, reason))
+                else:
+                    yield from self._resources(resource, number, plan, warn)
+            return
         if self.kind == "fhir":
             try:
                 resource = json.load(stream)
