@@ -17,6 +17,9 @@ from supplycheck.rulebase.models import Urgency
 from supplycheck.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+# The shipped rule base's version, and the one `changed_rules` gives its changed copy.
+VERSION = load_rulebase(ROOT / "rules").version
+BUMPED = ".".join([*VERSION.split(".")[:2], str(int(VERSION.split(".")[2]) + 1)])
 
 # A 5-day-old who has lost 11.8% of birth weight, feeding 6 times a day on a schedule.
 WEIGHT_LOSS = {
@@ -37,7 +40,7 @@ def changed_rules(tmp_path: Path) -> Path:
     text = text.replace("{field: weight_loss_pct, lte: 10}", "{field: weight_loss_pct, lte: 12}")
     red.write_text(text)
     meta = rules / "rulebase.yaml"
-    meta.write_text(meta.read_text().replace('version: "1.3.0"', 'version: "1.3.1"', 1))
+    meta.write_text(meta.read_text().replace(f'version: "{VERSION}"', f'version: "{BUMPED}"', 1))
     return rules
 
 
@@ -164,15 +167,15 @@ def test_rescore_after_a_rule_change_says_what_changed_and_why(store, rulebase, 
     intake(store, rulebase, "LC-5", WEIGHT_LOSS)
     intake(store, rulebase, "LC-6", {"infant_age_days": 40, "baby_fever": "yes"})
     new_rules = load_rulebase(changed_rules(tmp_path))
-    assert new_rules.version == "1.3.1" and new_rules.content_hash != rulebase.content_hash
+    assert new_rules.version == BUMPED and new_rules.content_hash != rulebase.content_hash
 
     preview = records.rescore(store, new_rules, save=False)
     assert all(not r.saved for r in preview)
-    assert store.latest_result("LC-5").rulebase.version == "1.3.0"
+    assert store.latest_result("LC-5").rulebase.version == VERSION
 
     reports = {r.ref: r for r in records.rescore(store, new_rules)}
     five = reports["LC-5"]
-    assert (five.version_before, five.version_after) == ("1.3.0", "1.3.1")
+    assert (five.version_before, five.version_after) == (VERSION, BUMPED)
     assert five.saved and five.diff.changed
     changes = {(c.what, c.code): (c.before, c.after) for c in five.diff.changes}
     assert changes[("urgency", None)] == (Urgency.same_day, Urgency.within_2_days)
@@ -185,8 +188,8 @@ def test_rescore_after_a_rule_change_says_what_changed_and_why(store, rulebase, 
     assert six.rulebase_changed and not six.diff.changed  # a fever is still an emergency
 
     stored = store.latest_stored_result("LC-5")
-    assert (stored.rulebase_version, stored.rulebase_hash) == ("1.3.1", new_rules.content_hash)
-    assert [s.rulebase_version for s in store.results("LC-5")][-2:] == ["1.3.0", "1.3.1"]
+    assert (stored.rulebase_version, stored.rulebase_hash) == (BUMPED, new_rules.content_hash)
+    assert [s.rulebase_version for s in store.results("LC-5")][-2:] == [VERSION, BUMPED]
     # Rescoring again with the same rule base changes nothing.
     again = records.rescore(store, new_rules, ["LC-5"])
     assert not again[0].diff.changed and not again[0].saved
@@ -197,7 +200,7 @@ def test_a_stored_result_from_another_rule_base_is_shown_as_it_is(store, rulebas
     new_rules = load_rulebase(changed_rules(tmp_path))
     now = records.current(store, new_rules, "LC-7")
     assert now.rulebase_changed
-    assert now.result.rulebase.version == "1.3.0"
+    assert now.result.rulebase.version == VERSION
     assert now.result.red_flags == ["weight_loss_over_10_percent"]
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from consult_pty import DOWN, ENTER, LEFT, SUPPLYCHECK, UP, Terminal
-from test_clinic import changed_rules
+from test_clinic import BUMPED, VERSION, changed_rules
 
 from supplycheck.storage.store import Store
 
@@ -151,7 +151,7 @@ def test_list_show_explain_export_rescore_delete(tmp_path):
     rows = {line.split()[0]: line for line in listing.splitlines() if line.startswith("LC-")}
     assert set(rows) == {"LC-0201", "LC-0202", "LC-0203"}
     assert "SAME DAY" in rows["LC-0201"] and "EMERGENCY" in rows["LC-0202"]
-    assert "1.3.0" in rows["LC-0201"]
+    assert VERSION in rows["LC-0201"]
 
     shown = run("intake", "show", "LC-0201", "--explain", db=db).stdout
     assert "rule weight_loss_over_10_percent" in shown
@@ -178,13 +178,14 @@ def test_list_show_explain_export_rescore_delete(tmp_path):
 
     rules = changed_rules(tmp_path)
     out = run("intake", "rescore", "--rules", str(rules), db=db).stdout
-    assert re.search(r"LC-0201\s+rule base 1\.3\.0 \(\w+\) → 1\.3\.1 \(\w+\)\s+changed", out)
+    versions = rf"rule base {re.escape(VERSION)} \(\w+\) → {re.escape(BUMPED)} \(\w+\)"
+    assert re.search(rf"LC-0201\s+{versions}\s+changed", out)
     assert "urgency: SAME DAY → WITHIN 2 DAYS" in out
     assert "weight_loss_over_10_percent no longer fires" in out
-    assert re.search(r"LC-0202\s+rule base 1\.3\.0 \(\w+\) → 1\.3\.1 \(\w+\)\s+unchanged", out)
-    assert "3 intakes rescored with supplycheck-core 1.3.1; 1 changed." in out
+    assert re.search(rf"LC-0202\s+{versions}\s+unchanged", out)
+    assert f"3 intakes rescored with supplycheck-core {BUMPED}; 1 changed." in out
     listing = run("intake", "list", db=db).stdout
-    assert re.search(r"LC-0201\t.*WITHIN 2 DAYS\t.*1\.3\.1", listing)  # piped: tab-separated
+    assert re.search(rf"LC-0201\t.*WITHIN 2 DAYS\t.*{re.escape(BUMPED)}", listing)  # piped: tab-separated
     # Shown with the old rule base, the new result is flagged as from another rule base.
     assert "rescore LC-0201" in run("intake", "show", "LC-0201", db=db).stdout
 
