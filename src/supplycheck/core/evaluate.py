@@ -4,7 +4,7 @@ durable_rules matching -> the result, with the reasoning behind it."""
 from __future__ import annotations
 
 import operator
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from . import derive, engine
 from ..errors import IntakeError
@@ -175,61 +175,48 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
 
 
 _MISSING = object()
-_EVIDENCE_CACHE_SIZE = 50_000
+_CACHE_SIZE = 50_000  # answers remembered per rule or condition, before starting again
 
 
 def _factor_answers(rulebase: RuleBase, c: _Concludes, facts: Mapping[str, Any]) -> list[str]:
-    """The answers behind a factor rule that fired, remembered by the values of the fields
-    they can depend on (the same values always give the same answers)."""
-    relevant, cache = _evidence_fields(rulebase, c.rule)
-    key = _values_of(relevant, facts)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= _EVIDENCE_CACHE_SIZE:
-            cache.clear()
-        found = cache[key] = _answers_behind(rulebase, _evidence(rulebase, c.rule, facts), facts)
-    return found
-
-
-def _evidence_fields(rulebase: RuleBase, rule: CompiledRule) -> tuple[tuple[str, ...], dict]:
-    """The facts a rule's evidence can depend on (its leaves' fields, what they are derived
-    from, and the answers behind those), and the rule's evidence cache."""
-    table = rulebase.__dict__.setdefault("_evidence_fields", {})
-    found = table.get(rule.id)
-    if found is None:
-        names: dict[str, None] = {}
-        for leaf in C.leaves(rule.condition, rulebase.definitions):
+    """The answers behind a factor rule that fired (the same values of the facts its evidence
+    can depend on always give the same answers: its leaves' fields, what they are derived from,
+    and the answers behind those)."""
+    def fields() -> Iterator[str]:
+        for leaf in C.leaves(c.rule.condition, rulebase.definitions):
             for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
-                names[name] = None
-                names.update(dict.fromkeys(rulebase.answers_behind(name)))
-        found = table[rule.id] = (tuple(names), {})
-    return found
+                yield name
+                yield from rulebase.answers_behind(name)
 
-
-def _values_of(names: tuple[str, ...], facts: Mapping[str, Any]) -> tuple:
-    """The values of `names` in `facts` (absent ones as _MISSING), hashable: a cache key."""
-    return tuple(v if type(v) is not list else tuple(v) for v in (facts.get(name, _MISSING) for name in names))
+    return _remembered(rulebase, "_evidence", c.rule.id, fields, facts,
+                       lambda: _answers_behind(rulebase, _evidence(rulebase, c.rule, facts), facts))
 
 
 def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:
-    """A next step or safety-net item applies unless its condition is definitely false;
-    remembered by the values of the facts the condition tests (a batch asks it of every intake)."""
+    """A next step or safety-net item applies unless its condition is definitely false."""
     cond = rulebase.code_conditions.get(key)
     if cond is None:
         return True
-    table = rulebase.__dict__.setdefault("_applies", {})
-    found = table.get(key)
-    if found is None:
-        fields = tuple(dict.fromkeys(leaf.field for leaf in C.leaves(cond, rulebase.definitions)))
-        found = table[key] = (fields, {})
-    fields, cache = found
-    values = _values_of(fields, facts)
-    applies = cache.get(values)
-    if applies is None:
-        if len(cache) >= _EVIDENCE_CACHE_SIZE:
+    return _remembered(rulebase, "_applies", key,
+                       lambda: (leaf.field for leaf in C.leaves(cond, rulebase.definitions)), facts,
+                       lambda: C.truth(cond, facts, rulebase.definitions) is not False)
+
+
+def _remembered(rulebase: RuleBase, table: str, key: str, fields: Callable[[], Iterable[str]],
+                facts: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
+    """`compute()`, remembered for `key` by the values in `facts` of the only `fields` it
+    depends on: a batch asks the same of every intake, and most share those few values."""
+    known = rulebase.__dict__.setdefault(table, {}).get(key)
+    if known is None:
+        known = rulebase.__dict__[table][key] = (tuple(dict.fromkeys(fields())), {})
+    names, cache = known
+    values = tuple(v if type(v) is not list else tuple(v) for v in (facts.get(name, _MISSING) for name in names))
+    found = cache.get(values, _MISSING)
+    if found is _MISSING:
+        if len(cache) >= _CACHE_SIZE:
             cache.clear()
-        applies = cache[values] = C.truth(cond, facts, rulebase.definitions) is not False
-    return applies
+        found = cache[values] = compute()
+    return found
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
