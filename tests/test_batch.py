@@ -29,7 +29,6 @@ from supplycheck.channels.batch import (
     Scorer,
     Summary,
     UnreadableInput,
-    contract_dict,
     flatten,
     read_intakes,
     score_files,
@@ -118,14 +117,12 @@ def invoke(*args: str):
 # ----------------------------------------------------------------------------- scoring = evaluate
 
 def test_scores_are_exactly_evaluate(rulebase):
-    """The batch path (fast contract dict, no pydantic serialisation) gives the same result
+    """The batch path (the result built in one pass, no pydantic model) gives the same result
     dict as evaluate(..., explain=False).contract_dict() for every record."""
     scorer = Scorer(rulebase)
     for record in make_records(rulebase, 300, seed=1, bad_every=10):
         expected = evaluate(rulebase, record, explain=False).contract_dict()
         assert scorer.score(record) == expected
-        if expected["status"] == "scored":
-            assert contract_dict(evaluate(rulebase, record, explain=False)) == expected
 
 
 def test_library_generator_is_lazy_and_ordered(rulebase):

@@ -52,13 +52,13 @@ carriage return) are prefixed with `'`.
 from .problems import IdentifyingColumnsError, IdentifyingValuesError, ParseProblem, UnreadableInput
 from .readers import Record, read_intakes
 from .run import score_files
-from .scoring import Scorer, contract_dict
+from .scoring import Scorer
 from .summary import Summary
 from .workers import score_records
 from .writers import CSV_COLUMNS, AtomicFile, OutputError, flatten
 
 __all__ = [
     "CSV_COLUMNS", "AtomicFile", "IdentifyingColumnsError", "IdentifyingValuesError", "OutputError",
-    "ParseProblem", "Record", "Scorer", "Summary", "UnreadableInput", "contract_dict", "flatten",
+    "ParseProblem", "Record", "Scorer", "Summary", "UnreadableInput", "flatten",
     "read_intakes", "score_files", "score_records",
 ]

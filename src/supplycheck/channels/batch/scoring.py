@@ -7,7 +7,6 @@ from typing import Any, Mapping
 from ...core import engine
 from ...core.evaluate import conclusions, facts_of, rulebase_ref
 from ...core.intake import ID_FIELD, validator
-from ...core.result import Result
 from ...errors import EngineError, FieldError, IntakeError
 from ...privacy import MAX_ID_LENGTH, id_problem, value_may_identify
 from ...rulebase import RuleBase
@@ -31,33 +30,6 @@ def field_error_item(error: FieldError, numeric: bool) -> dict[str, str]:
 ID_EXPECTED = f"expected text of at most {MAX_ID_LENGTH} printable characters, or a whole number"
 
 
-def _value(x: Any) -> Any:
-    return getattr(x, "value", x)
-
-
-def contract_dict(result: Result) -> dict[str, Any]:
-    """`result.contract_dict()` built directly from the model's attributes: the same dict,
-    several times faster than pydantic's serializer (tests/test_batch.py checks they agree)."""
-    if result.status != "scored":
-        return result.contract_dict()
-    ref = result.rulebase
-    return {
-        "id": result.id,
-        "status": result.status,
-        "urgency": _value(result.urgency),
-        "supply_picture": _value(result.supply_picture),
-        "red_flags": list(result.red_flags),
-        "factors": [{"id": f.id, "category": _value(f.category), "evidence": list(f.evidence)}
-                    for f in result.factors],
-        "perceived_signs": list(result.perceived_signs),
-        "referrals": [{"to": _value(r.to), "urgency": _value(r.urgency), "reasons": list(r.reasons)}
-                      for r in result.referrals],
-        "next_steps": [{"code": s.code, "text": s.text} for s in result.next_steps],
-        "rulebase": {"name": ref.name, "version": ref.version, "hash": ref.hash},
-        "safety_net": [{"code": s.code, "text": s.text} for s in result.safety_net],
-    }
-
-
 class Scorer:
     """Scores records in this process: the same steps as `evaluate(..., explain=False)`,
     returning the contract's result dict. A chunk of records is validated one record at a
@@ -74,7 +46,6 @@ class Scorer:
     def warm(self) -> "Scorer":
         """Compile now what the first intake would (the engine's ruleset, the result tables)."""
         engine.matching_rules_many(self.rulebase, [])
-        engine._ruleset_for(self.rulebase)
         conclusions(self.rulebase, {}, [])
         return self
 
