@@ -9,6 +9,7 @@ import re
 from datetime import date
 
 import pytest
+from test_letter import ANSWERS as LETTER_ANSWERS
 
 from supplycheck.channels.consult.views import findings_panel
 from supplycheck.core.evaluate import evaluate
@@ -22,15 +23,9 @@ from supplycheck.render.markdown import to_markdown as summary_markdown
 from supplycheck.render.terminal import summary_renderable, to_text
 from supplycheck.rulebase.models import ReferralTarget
 
-# Day 5, 12% below birth weight, few nappies, a breast reduction: red flags and factors.
-ANSWERS = {
-    "infant_age_days": 5, "gestational_age_weeks": 39, "multiple_birth": "no",
-    "birth_weight_g": 3400, "current_weight_g": 3000, "weight_age_days": 5,
-    "baby_hard_to_wake": "no", "baby_fever": "no", "wet_diapers_per_day": 3, "stools_per_day": 1,
-    "feeding_method": "breast_only", "feeds_per_day": 6, "feeding_schedule": "scheduled",
-    "latch_pain": "yes", "breast_surgery": ["reduction"], "concerns": ["breasts_soft"],
-    "night_feeds": "no",
-}
+# The letter's case (day 5, 12% below birth weight, few nappies, a breast reduction: red flags
+# and factors), with no night feeds.
+ANSWERS = {**LETTER_ANSWERS, "night_feeds": "no"}
 FLAG = "weight_loss_over_10_percent"
 # no_night_feeds is worded "...; ...": a headline cut only at a colon or parenthesis (as the
 # panel once did) would keep the clause after the semicolon, and read differently.
