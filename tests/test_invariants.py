@@ -15,10 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from supplycheck import evaluate
+from test_golden import GOLDEN
 from test_oracle import MISSING, ORACLE, VALUES, intakes, shipped_rulebase
 
 URGENCIES = ["emergency", "same_day", "within_2_days", "routine", "none"]
@@ -427,3 +429,17 @@ def test_a_mothers_red_flag_reaches_her_own_doctor(record, sign):
         sent = [RANK[r.urgency.value] for r in result.referrals
                 if r.to.value in ("mothers_doctor", "emergency_services") and flag in r.reasons]
         assert sent and min(sent) <= most, f"{flag}: sent for help only {doctor.urgency.value}"
+
+
+@pytest.mark.parametrize("age, picture, explained", [(13, "reassuring", False), (14, "unclear", True),
+                                                     (15, "unclear", True)])
+def test_plentiful_milk_questions_unanswered_from_2_weeks_at_the_boundary(age, picture, explained):
+    """Before 2 weeks the signs of plentiful milk are not needed for reassurance; from 14 days
+    they are, and plentiful_milk_signs_not_known says which two questions would complete the
+    picture (golden case 124, at 8 weeks; hazard HAZ-001)."""
+    case = yaml.safe_load((GOLDEN / "124_thriving_8_weeks_plentiful_milk_questions_not_answered.yaml").read_text())
+    answers = {**case["intake"], "infant_age_days": age, "current_weight_g": 3500, "stools_per_day": 4,
+               "concerns": ["fussy_or_unsettled"]}
+    result = evaluate(shipped_rulebase(), answers, explain=False)
+    assert result.supply_picture.value == picture
+    assert ("answer_plentiful_milk_questions" in [s.code for s in result.next_steps]) is explained
