@@ -75,7 +75,7 @@ def test_an_intake_no_rule_matches_still_gives_a_result(rb):
 def test_every_fact_kind_has_a_catch_all_rule(rb):
     definition = engine.ruleset_definition(rb)
     catch_all = [body["all"][0]["m"] for body in definition.values() if len(body["all"]) == 1]
-    assert {"t": engine.INTAKE} in catch_all and {"t": engine.WITNESS} in catch_all
+    assert {engine.KIND: engine.INTAKE} in catch_all and {engine.KIND: engine.WITNESS} in catch_all
 
 
 # ---------------------------------------------------------------------- 2, 3. actions
@@ -103,7 +103,7 @@ def _patterns(definition: dict):
 def test_every_pattern_has_a_positive_discriminator(rb):
     for name, alias, expr in _patterns(engine.ruleset_definition(rb)):
         first = expr["$and"][0] if "$and" in expr else expr
-        assert first in ({"t": engine.INTAKE}, {"t": engine.WITNESS}), (name, alias, expr)
+        assert first in ({engine.KIND: engine.INTAKE}, {engine.KIND: engine.WITNESS}), (name, alias, expr)
 
 
 def test_a_rule_on_unknown_answers_only_terminates(tmp_path):

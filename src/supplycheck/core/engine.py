@@ -37,6 +37,7 @@ from ..rulebase import conditions as C
 from ..rulebase.loader import RuleBase
 from ..rulebase.problems import ProblemCode
 
+KIND = "__t__"  # which kind of fact: every pattern tests it first (names of questions cannot start with _)
 INTAKE = "intake"  # the positive discriminator every rule pattern carries
 WITNESS = "witness"  # a copy of the intake, asserted first, on which definitions are decided
 SEEN = "__seen__"  # matches every intake: proves the fact was processed
@@ -62,7 +63,7 @@ def list_item(name: str, code: str) -> str:
 def to_fact(values: Mapping[str, Any], symbols: Mapping[str, C.Symbol]) -> dict[str, Any]:
     """One flat fact for the engine: known scalars as they are; a known list as its length plus
     one flag per code present. Unknown values are simply absent."""
-    fact: dict[str, Any] = {"t": INTAKE}
+    fact: dict[str, Any] = {KIND: INTAKE}
     for name, value in values.items():
         if symbols[name].kind == "multi":
             fact[f"{name}__n"] = len(value)  # list_count, list_item (inlined: called per answer)
@@ -127,15 +128,19 @@ _DEFINITION_TESTS = {"def_true": ("dt", True), "def_false": ("df", True),
 # at load) and walks its alpha network with a stack of 64 entries (MAX_STACK_SIZE, error 303 when
 # a fact matches too many pending paths at once). A condition too long or too wide (each `$or`
 # branch is a path of its own) is split into its disjuncts, one durable rule each; and every
-# pattern starts with two group flags (`h0`.., `g0`.., all set on every fact) so that the
-# network fans out in three bounded steps: at most MAX_SUPERGROUPS `h` nodes, GROUPS_PER_SUPER
-# `g` nodes under each, and GROUP_WIDTH paths under each `g` (24 + 8 + 24 stays under 64).
+# pattern starts with two group tests (`__h__ != -1-i`, `__g__ != -1-j`, true of every fact,
+# which carries both as 0) so that the network fans out in three bounded steps: at most
+# MAX_SUPERGROUPS `h` nodes, GROUPS_PER_SUPER `g` nodes under each, and GROUP_WIDTH paths under
+# each `g` (24 + 8 + 24 stays under 64). They test one property each, not a flag per group:
+# at every alpha node it passes, durable_rules walks all of a fact's properties, so each
+# property a fact carries costs as many times as the fact passes a node.
 EXPRESSION_BUDGET = 28
 MAX_WIDTH = 8
 GROUP_WIDTH = 24
 GROUPS_PER_SUPER = 8
 MAX_SUPERGROUPS = 24
 MAX_GROUPS = GROUPS_PER_SUPER * MAX_SUPERGROUPS
+GROUPED = {"__h__": 0, "__g__": 0}  # what every fact carries for the group tests
 PART = "#"  # separates a rule id from the number of its disjunct in durable rule names
 
 
@@ -255,20 +260,37 @@ def ruleset_definition(rulebase: RuleBase) -> dict:
             groups, load = groups + 1, 0
         load += width
         group = groups - 1
-        tests = [{"t": kind}, {f"h{group // GROUPS_PER_SUPER}": 1}, {f"g{group}": 1}, expr]
+        tests = [{KIND: kind}, {"$neq": {"__h__": -1 - group // GROUPS_PER_SUPER}}, {"$neq": {"__g__": -1 - group}}, expr]
         definition[name] = {"all": [{"m": {"$and": tests}}]}
     if groups > MAX_GROUPS:
         raise EngineError(f"rule base too large for durable_rules ({groups} groups of {GROUP_WIDTH} paths)")
-    definition[SEEN] = {"all": [{"m": {"t": INTAKE}}]}
-    definition[WITNESSED] = {"all": [{"m": {"t": WITNESS}}]}
+    definition[SEEN] = {"all": [{"m": {KIND: INTAKE}}]}
+    definition[WITNESSED] = {"all": [{"m": {KIND: WITNESS}}]}
     return definition
 
 
-def group_flags(definition: dict) -> dict[str, int]:
-    """The group flags every fact carries: one per group the definition uses."""
-    used = {k for body in definition.values() for test in body["all"][0]["m"].get("$and", [])
-            for k in test if k[0] in "gh" and k[1:].isdigit()}
-    return {g: 1 for g in sorted(used)}
+def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
+    """The properties the patterns of each fact kind test: a fact needs no others, and each
+    one more costs every alpha node it passes (durable_rules walks all of a fact's properties
+    at each node)."""
+    tested: dict[str, set[str]] = {WITNESS: set(), INTAKE: set()}
+
+    def walk(expr: Any, into: set[str]) -> None:
+        if isinstance(expr, list):
+            for e in expr:
+                walk(e, into)
+            return
+        for key, value in expr.items():
+            if key in ("$and", "$or") or (key.startswith("$") and isinstance(value, dict)):
+                walk(value, into)
+            elif not key.startswith("$"):
+                into.add(key)
+
+    for body in definition.values():
+        pattern = body["all"][0]["m"]
+        kind = (pattern["$and"][0] if "$and" in pattern else pattern)[KIND]
+        walk(pattern, tested[kind])
+    return {kind: frozenset(keys) for kind, keys in tested.items()}
 
 
 class _Ruleset:
@@ -278,7 +300,8 @@ class _Ruleset:
             self.handle = _core.create_ruleset(name, json.dumps(definition))
         except _core.error as exc:
             raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
-        self.flags = group_flags(definition)
+        tested = _tested_properties(definition)
+        self.witness_keys, self.intake_keys = tested[WITNESS], tested[INTAKE]
         self.sessions = itertools.count()
 
     def matches(self, fact: dict[str, Any]) -> set[str]:
@@ -292,20 +315,22 @@ class _Ruleset:
         the next fact is asserted). Each fact carries its index, so equal intakes are distinct
         facts, and every witness and intake must be seen by its sentinel rule."""
         sid = str(next(self.sessions))
-        flags = self.flags
         with _lock, _signals_deferred():
             try:
-                asserted = []  # each witness, then made its intake: one copy of the fact
+                asserted = []  # each intake, with the definitions its witness decided
+                witness_keys, intake_keys = self.witness_keys, self.intake_keys
                 for n, fact in enumerate(facts):
-                    witness = {**fact, **flags, "t": WITNESS, "sid": sid, INDEX: n}
+                    witness = {k: v for k, v in fact.items() if k in witness_keys}
+                    witness.update(GROUPED, sid=sid, **{KIND: WITNESS, INDEX: n})
                     witnessed = self._assert(witness)
                     if WITNESSED not in witnessed:
                         raise EngineError("durable_rules did not process the intake")
+                    intake = {k: v for k, v in fact.items() if k in intake_keys}
+                    intake.update(GROUPED, sid=sid, **{KIND: INTAKE, INDEX: n})
                     for name in witnessed:
                         if name.startswith(DECIDES):
-                            witness[name[len(DECIDES):]] = 1
-                    witness["t"] = INTAKE
-                    asserted.append(witness)
+                            intake[name[len(DECIDES):]] = 1
+                    asserted.append(intake)
                 out = []
                 for intake in asserted:
                     fired = self._assert(intake)
