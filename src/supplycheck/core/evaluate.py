@@ -3,6 +3,7 @@ durable_rules matching -> the result, with the reasoning behind it."""
 
 from __future__ import annotations
 
+import itertools
 import operator
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
@@ -74,6 +75,38 @@ def assemble(rulebase: RuleBase, intake: Intake, facts: Mapping[str, Any],
     )
 
 
+_MISSING = object()
+_CACHE_SIZE = 50_000  # answers remembered per rule or condition, before starting again
+
+
+class _Remembered:
+    """`compute(facts)`, remembered by the values in `facts` of the only `names` it depends on:
+    a batch asks the same of every intake, and most share those few values."""
+
+    __slots__ = ("names", "compute", "cache")
+
+    def __init__(self, names: Iterable[str], compute: Callable[[Mapping[str, Any]], Any]):
+        self.names = tuple(dict.fromkeys(names))
+        self.compute = compute
+        self.cache: dict[tuple, Any] = {}
+
+    def __call__(self, facts: Mapping[str, Any]) -> Any:
+        values = tuple(map(facts.get, self.names, _NONES))
+        try:
+            found = self.cache.get(values, _MISSING)
+        except TypeError:  # a list among them
+            values = tuple(tuple(v) if type(v) is list else v for v in values)
+            found = self.cache.get(values, _MISSING)
+        if found is _MISSING:
+            if len(self.cache) >= _CACHE_SIZE:
+                self.cache.clear()
+            found = self.cache[values] = self.compute(facts)
+        return found
+
+
+_NONES = itertools.repeat(_MISSING)  # the default of each `facts.get` in _Remembered
+
+
 class _Concludes(NamedTuple):
     """What one rule concludes, worked out once per rule base for `conclusions`."""
 
@@ -88,26 +121,48 @@ class _Concludes(NamedTuple):
     reason: str  # what its referrals give as their reason
     refer: tuple[tuple[str, int], ...]  # (to, urgency rank)
     next_steps: tuple[str, ...]
+    evidence: _Remembered | None  # of a factor rule: the answers behind it (see _factor_answers)
 
 
-def _concludes(rulebase: RuleBase) -> dict[str, _Concludes]:
-    table = rulebase.__dict__.get("_concludes")
-    if table is None:
+class _Advice(NamedTuple):
+    """A next step or safety-net item: its text, and whether it applies (None: always)."""
+
+    text: str
+    applies: _Remembered | None
+    supersedes: tuple[str, ...] = ()
+
+
+class _Tables(NamedTuple):
+    rules: dict[str, _Concludes]
+    next_steps: dict[str, _Advice]
+    safety_net: dict[str, _Advice]
+
+
+def _tables(rulebase: RuleBase) -> _Tables:
+    """What `conclusions` needs of the rule base, worked out on first use and kept with it."""
+    tables = rulebase.__dict__.get("_conclusion_tables")
+    if tables is None:
         codes = rulebase.codes
-        table = {}
+        rules = {}
         for r in rulebase.rules:
             m = r.model
             rank = m.urgency.rank
-            table[r.id] = _Concludes(
+            rules[r.id] = _Concludes(
                 rule=r, rank=rank, red_flag=m.red_flag,
                 flag_order=(rank, int(m.red_flag is not None and codes.red_flags[m.red_flag].subject == "mother")),
                 factor=m.factor, category=codes.factors[m.factor].category.value if m.factor else None,
                 perceived=m.perceived, supply=m.supply.value if m.supply else None,
                 reason=m.red_flag or m.factor or m.perceived or (m.supply.value if m.supply else r.id),
                 refer=tuple((ref.to.value, ref.urgency.rank) for ref in m.refer),
-                next_steps=tuple(m.next_steps))
-        rulebase.__dict__["_concludes"] = table
-    return table
+                next_steps=tuple(m.next_steps),
+                evidence=_factor_answers(rulebase, r) if m.factor else None)
+        tables = rulebase.__dict__["_conclusion_tables"] = _Tables(
+            rules,
+            {code: _Advice(entry.parent, _applies(rulebase, f"next_step:{code}"), tuple(entry.supersedes))
+             for code, entry in codes.next_steps.items()},
+            {code: _Advice(entry.parent, _applies(rulebase, f"safety_net:{code}"))
+             for code, entry in codes.safety_net.items()})
+    return tables
 
 
 _by_rank = operator.attrgetter("rank")
@@ -122,8 +177,8 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
     `rulebase`). Whatever is ordered by urgency takes the most urgent rule first, ties in
     rule-base order. A next step or safety-net item whose condition is definitely false for
     these facts is left out."""
-    table = _concludes(rulebase)
-    rules = [table[rule_id] for rule_id in fired]
+    tables = _tables(rulebase)
+    rules = [tables.rules[rule_id] for rule_id in fired]
     by_urgency = sorted(rules, key=_by_rank)
 
     flags: dict[str, tuple[int, int]] = {}
@@ -145,19 +200,19 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
     perceived: list[str] = []
     pictures: set[str] = set()
     for c in rules:
-        if c.factor:
+        if c.evidence is not None:
             _, fields = factors.setdefault(c.factor, (c.category, []))
-            fields.extend(f for f in _factor_answers(rulebase, c, facts) if f not in fields)
+            fields.extend(f for f in c.evidence(facts) if f not in fields)
         if c.perceived and c.perceived not in perceived:
             perceived.append(c.perceived)
         if c.supply:
             pictures.add(c.supply)
 
     referral_list = sorted(referrals.items(), key=lambda item: (item[1][0], _TARGETS[item[0]]))
-    codes = rulebase.codes
     # A step that another one makes redundant is left out ("weigh within 2 days" under "see a
     # doctor today"), so the advice never contradicts its own urgency.
-    superseded = {s for code in steps for s in codes.next_steps[code].supersedes}
+    advice = [(code, tables.next_steps[code]) for code in steps]
+    superseded = {s for _, step in advice for s in step.supersedes}
     return {
         "urgency": _URGENCIES[referral_list[0][1][0]] if referral_list else Urgency.none.value,
         "supply_picture": next((p.value for p in rulebase.meta.supply_precedence if p.value in pictures), "unclear"),
@@ -167,56 +222,34 @@ def conclusions(rulebase: RuleBase, facts: Mapping[str, Any], fired: list[str]) 
         "perceived_signs": perceived,
         "referrals": [{"to": to, "urgency": _URGENCIES[rank], "reasons": reasons}
                       for to, (rank, reasons) in referral_list],
-        "next_steps": [{"code": code, "text": codes.next_steps[code].parent} for code in steps
-                       if code not in superseded and _applies(rulebase, f"next_step:{code}", facts)],
-        "safety_net": [{"code": code, "text": entry.parent} for code, entry in codes.safety_net.items()
-                       if _applies(rulebase, f"safety_net:{code}", facts)],
+        "next_steps": [{"code": code, "text": step.text} for code, step in advice
+                       if code not in superseded and (step.applies is None or step.applies(facts))],
+        "safety_net": [{"code": code, "text": item.text} for code, item in tables.safety_net.items()
+                       if item.applies is None or item.applies(facts)],
     }
 
 
-_MISSING = object()
-_CACHE_SIZE = 50_000  # answers remembered per rule or condition, before starting again
-
-
-def _factor_answers(rulebase: RuleBase, c: _Concludes, facts: Mapping[str, Any]) -> list[str]:
-    """The answers behind a factor rule that fired (the same values of the facts its evidence
-    can depend on always give the same answers: its leaves' fields, what they are derived from,
-    and the answers behind those)."""
+def _factor_answers(rulebase: RuleBase, rule: CompiledRule) -> _Remembered:
+    """The answers behind a factor rule that fired, remembered by the values of the facts its
+    evidence can depend on (its leaves' fields, what they are derived from, and the answers
+    behind those)."""
     def fields() -> Iterator[str]:
-        for leaf in C.leaves(c.rule.condition, rulebase.definitions):
+        for leaf in C.leaves(rule.condition, rulebase.definitions):
             for name in (leaf.field, *rulebase.symbols[leaf.field].inputs):
                 yield name
                 yield from rulebase.answers_behind(name)
 
-    return _remembered(rulebase, "_evidence", c.rule.id, fields, facts,
-                       lambda: _answers_behind(rulebase, _evidence(rulebase, c.rule, facts), facts))
+    return _Remembered(fields(), lambda facts: _answers_behind(rulebase, _evidence(rulebase, rule, facts), facts))
 
 
-def _applies(rulebase: RuleBase, key: str, facts: Mapping[str, Any]) -> bool:
-    """A next step or safety-net item applies unless its condition is definitely false."""
+def _applies(rulebase: RuleBase, key: str) -> _Remembered | None:
+    """Whether a next step or safety-net item applies: unless its condition is definitely
+    false (None: it has no condition, it always applies)."""
     cond = rulebase.code_conditions.get(key)
     if cond is None:
-        return True
-    return _remembered(rulebase, "_applies", key,
-                       lambda: (leaf.field for leaf in C.leaves(cond, rulebase.definitions)), facts,
-                       lambda: C.truth(cond, facts, rulebase.definitions) is not False)
-
-
-def _remembered(rulebase: RuleBase, table: str, key: str, fields: Callable[[], Iterable[str]],
-                facts: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
-    """`compute()`, remembered for `key` by the values in `facts` of the only `fields` it
-    depends on: a batch asks the same of every intake, and most share those few values."""
-    known = rulebase.__dict__.setdefault(table, {}).get(key)
-    if known is None:
-        known = rulebase.__dict__[table][key] = (tuple(dict.fromkeys(fields())), {})
-    names, cache = known
-    values = tuple(v if type(v) is not list else tuple(v) for v in (facts.get(name, _MISSING) for name in names))
-    found = cache.get(values, _MISSING)
-    if found is _MISSING:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        found = cache[values] = compute()
-    return found
+        return None
+    return _Remembered((leaf.field for leaf in C.leaves(cond, rulebase.definitions)),
+                       lambda facts: C.truth(cond, facts, rulebase.definitions) is not False)
 
 
 def _evidence(rulebase: RuleBase, rule: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
