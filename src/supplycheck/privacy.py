@@ -100,25 +100,42 @@ def all_plain(cells: list[str]) -> bool:
 
 def plain_values(values: Iterable[Any]) -> bool:
     """Whether no value of a record (text, numbers, lists of text) can hold identifying data:
-    one regular expression over the whole record, as `all_plain` for a CSV row. False when
-    any value needs a closer look (then each is checked with `value_kind`)."""
-    cells: list[str] = []
+    each cell as in `all_plain` (one alternative of the shortcut fits it whole), the answer for
+    each text remembered (a record's values are mostly the same few codes). False when any value
+    needs a closer look (then each is checked with `value_kind`)."""
+    seen = _plain_seen
     for value in values:  # exact types (called for every record): anything else is looked at closely
         kind = type(value)
         if kind is str:
-            cells.append(value)
+            cells: Iterable[str] = (value,)
         elif value is None or kind is bool:
             continue
-        elif kind is int or kind is float:
-            cells.append(repr(value))
+        elif kind is int:
+            if -10_000 < value < 10_000:  # fits `-?\d{1,4}`
+                continue
+            cells = (repr(value),)
+        elif kind is float:
+            cells = (repr(value),)
         elif kind is list:
             for item in value:
                 if type(item) is not str:
                     return False
-            cells.extend(value)
+            cells = value
         else:
             return False
-    return all_plain(cells)
+        for cell in cells:
+            plain = seen.get(cell)
+            if plain is None:
+                if len(seen) >= _PLAIN_SEEN_SIZE:
+                    seen.clear()
+                plain = seen[cell] = "\x1f" not in cell and _PLAIN.fullmatch(cell) is not None
+            if not plain:
+                return False
+    return True
+
+
+_plain_seen: dict[str, bool] = {}  # cell -> plain, for plain_values
+_PLAIN_SEEN_SIZE = 10_000  # cells remembered before starting again (ids are new in every record)
 
 
 def nhs_check_digit_ok(digits: str) -> bool:

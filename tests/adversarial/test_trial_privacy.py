@@ -149,3 +149,18 @@ def test_intake_codes_with_a_digit_are_plain_and_identifying_lookalikes_are_not(
     assert privacy.plain_values([code, 12, ["none", code]])
     for lookalike in ["call_07700900123", "m1_1ae", "dob_1990_01_01", "a_12_34_56_78", "555.1234"]:
         assert not privacy.plain_values([code, lookalike])
+
+
+# plain_values looks at each value once (and remembers each text); it must say what all_plain,
+# the row check of CSV files, says of the same cells.
+_cell = st.one_of(st.from_regex(privacy._PLAIN_TEXT, fullmatch=True), st.text(max_size=14),
+                  st.sampled_from(["555.1234", "07700900123", "a@b.co", "SW1A 1AA", "1990-01-01", "x\x1fy"]))
+_value = st.one_of(_cell, st.integers(-10**9, 10**9), st.floats(allow_nan=False, allow_infinity=False),
+                   st.lists(_cell, max_size=3))
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(values=st.lists(_value, max_size=6))
+def test_plain_values_agrees_with_the_row_check(values):
+    cells = [c for v in values for c in (v if isinstance(v, list) else [v if isinstance(v, str) else repr(v)])]
+    assert privacy.plain_values(values) == (not cells or privacy.all_plain(cells))  # no cells: nothing to look at
