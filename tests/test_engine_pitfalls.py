@@ -65,7 +65,7 @@ def test_an_intake_no_rule_matches_still_gives_a_result(rb):
     # The sentinel rules match every intake and its witness: `matches` raises EngineError if the
     # core did not process both, so an empty answer is a real "nothing matched".
     facts = facts_of(rb, parse_intake(rb, record))
-    assert engine._ruleset_for(rb).matches(engine.to_fact(facts, rb.symbols)) == set()
+    assert engine._ruleset_for(rb).matches(facts) == set()
     result = evaluate(rb, record)
     assert result.status == "scored"
     assert result.urgency.value == "none" and result.supply_picture.value == "unclear"
@@ -149,7 +149,8 @@ def test_values_reach_the_engine_typed(rb):
     record = {"wet_diapers_per_day": "10", "infant_age_days": " 20 ", "hours_since_wet_diaper": "2.5",
               "birth_weight_g": "3000", "current_weight_g": "3300.0", "concerns": "none"}
     facts = facts_of(rb, parse_intake(rb, record))
-    fact = engine.to_fact(facts, rb.symbols)
+    witness, intake = engine._ruleset_for(rb).facts(facts)
+    fact = {**witness, **intake}
     assert fact["wet_diapers_per_day"] == 10 and isinstance(fact["wet_diapers_per_day"], int)
     assert fact["infant_age_days"] == 20 and isinstance(fact["infant_age_days"], int)
     assert fact["hours_since_wet_diaper"] == 2.5
@@ -255,8 +256,8 @@ def maximal_intake() -> dict:
 
 
 def test_a_maximal_intake_stays_under_255_properties(rb):
-    fact = engine.to_fact(facts_of(rb, parse_intake(rb, maximal_intake())), rb.symbols)
-    assert len(fact) + 1 < 255  # + sid
+    for fact in engine._ruleset_for(rb).facts(facts_of(rb, parse_intake(rb, maximal_intake()))):
+        assert len(fact) + len(engine.GROUPED) + 3 < 255  # + sid, kind, index
 
 
 def test_a_maximal_intake_evaluates():

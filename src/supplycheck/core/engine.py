@@ -60,20 +60,6 @@ def list_item(name: str, code: str) -> str:
     return f"{name}__{code}"
 
 
-def to_fact(values: Mapping[str, Any], symbols: Mapping[str, C.Symbol]) -> dict[str, Any]:
-    """One flat fact for the engine: known scalars as they are; a known list as its length plus
-    one flag per code present. Unknown values are simply absent."""
-    fact: dict[str, Any] = {KIND: INTAKE}
-    for name, value in values.items():
-        if symbols[name].kind == "multi":
-            fact[f"{name}__n"] = len(value)  # list_count, list_item (inlined: called per answer)
-            for code in value:
-                fact[f"{name}__{code}"] = 1
-        else:
-            fact[name] = value
-    return fact
-
-
 def _any(exprs: list[dict]) -> dict:
     return exprs[0] if len(exprs) == 1 else {"$or": exprs}
 
@@ -294,8 +280,9 @@ def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
 
 
 class _Ruleset:
-    def __init__(self, name: str, definition: dict):
+    def __init__(self, name: str, definition: dict, lists: frozenset[str]):
         self.name = name
+        self.lists = lists  # the fields whose answers are lists
         try:
             self.handle = _core.create_ruleset(name, json.dumps(definition))
         except _core.error as exc:
@@ -304,29 +291,52 @@ class _Ruleset:
         self.witness_keys, self.intake_keys = tested[WITNESS], tested[INTAKE]
         self.sessions = itertools.count()
 
-    def matches(self, fact: dict[str, Any]) -> set[str]:
-        return self.matches_many([fact])[0]
+    def facts(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The witness's and the intake's properties for these values (known answers and
+        derived values): a known list as its length plus one flag per code present, unknown
+        values absent, and of these only what the patterns of each kind test."""
+        witness: dict[str, Any] = {}
+        intake: dict[str, Any] = {}
+        witness_keys, intake_keys, lists = self.witness_keys, self.intake_keys, self.lists
+        for name, value in values.items():
+            if name not in lists:
+                if name in witness_keys:
+                    witness[name] = value
+                if name in intake_keys:
+                    intake[name] = value
+                continue
+            for key, v in ((list_count(name), len(value)), *((list_item(name, code), 1) for code in value)):
+                if key in witness_keys:
+                    witness[key] = v
+                if key in intake_keys:
+                    intake[key] = v
+        return witness, intake
 
-    def matches_many(self, facts: Sequence[dict[str, Any]]) -> list[set[str]]:
-        """The durable rules each fact matches, in one session for all of them.
+    def matches(self, values: Mapping[str, Any]) -> set[str]:
+        return self.matches_many([values])[0]
+
+    def matches_many(self, many: Sequence[Mapping[str, Any]]) -> list[set[str]]:
+        """The durable rules each intake's values match, in one session for all of them.
 
         Every rule has a single pattern, so facts in one session never combine: each fact's
         matches are the actions that follow its own assertion (all of them are taken before
         the next fact is asserted). Each fact carries its index, so equal intakes are distinct
         facts, and every witness and intake must be seen by its sentinel rule."""
         sid = str(next(self.sessions))
+        as_witness = {**GROUPED, "sid": sid, KIND: WITNESS}
+        as_intake = {**GROUPED, "sid": sid, KIND: INTAKE}
         with _lock, _signals_deferred():
             try:
                 asserted = []  # each intake, with the definitions its witness decided
-                witness_keys, intake_keys = self.witness_keys, self.intake_keys
-                for n, fact in enumerate(facts):
-                    witness = {k: v for k, v in fact.items() if k in witness_keys}
-                    witness.update(GROUPED, sid=sid, **{KIND: WITNESS, INDEX: n})
+                for n, values in enumerate(many):
+                    witness, intake = self.facts(values)
+                    witness.update(as_witness)
+                    witness[INDEX] = n
                     witnessed = self._assert(witness)
                     if WITNESSED not in witnessed:
                         raise EngineError("durable_rules did not process the intake")
-                    intake = {k: v for k, v in fact.items() if k in intake_keys}
-                    intake.update(GROUPED, sid=sid, **{KIND: INTAKE, INDEX: n})
+                    intake.update(as_intake)
+                    intake[INDEX] = n
                     for name in witnessed:
                         if name.startswith(DECIDES):
                             intake[name[len(DECIDES):]] = 1
@@ -396,7 +406,8 @@ def _ruleset_for(rulebase: RuleBase) -> _Ruleset:
     key = rulebase.content_hash
     with _lock:
         if key not in _compiled:
-            _compiled[key] = _Ruleset(f"supplycheck_{key[:16]}", ruleset_definition(rulebase))
+            lists = frozenset(name for name, symbol in rulebase.symbols.items() if symbol.kind == "multi")
+            _compiled[key] = _Ruleset(f"supplycheck_{key[:16]}", ruleset_definition(rulebase), lists)
         return _compiled[key]
 
 
@@ -414,20 +425,20 @@ def matching_rules_many(rulebase: RuleBase, many: Sequence[Mapping[str, Any]]) -
     failed on), SESSION_SIZE intakes to a session: several times faster than a session each.
     When the engine fails in a session, its intakes are matched again one session each, so
     the failure stays with its own intake."""
-    ruleset, symbols, order = _ruleset_for(rulebase), rulebase.symbols, rulebase.rule_order
+    ruleset, order = _ruleset_for(rulebase), rulebase.rule_order
     out: list[list[str] | EngineError] = []
     for start in range(0, len(many), SESSION_SIZE):
-        facts = [to_fact(values, symbols) for values in many[start:start + SESSION_SIZE]]
+        session = many[start:start + SESSION_SIZE]
         try:
-            fired: list[set[str] | EngineError] = list(ruleset.matches_many(facts))
+            fired: list[set[str] | EngineError] = list(ruleset.matches_many(session))
         except EngineError as exc:
-            fired = [exc] if len(facts) == 1 else [_alone(ruleset, fact) for fact in facts]
+            fired = [exc] if len(session) == 1 else [_alone(ruleset, values) for values in session]
         out.extend(f if isinstance(f, EngineError) else sorted(f, key=order.__getitem__) for f in fired)
     return out
 
 
-def _alone(ruleset: _Ruleset, fact: dict[str, Any]) -> set[str] | EngineError:
+def _alone(ruleset: _Ruleset, values: Mapping[str, Any]) -> set[str] | EngineError:
     try:
-        return ruleset.matches(fact)
+        return ruleset.matches(values)
     except EngineError as exc:
         return exc
