@@ -272,7 +272,7 @@ MAX_ID_LENGTH = 64
 
 def id_problem(value: Any) -> str | None:
     """Why an `id` cannot be echoed as the opaque identifier the contract asks for, or None:
-    not text or a whole number, too long, or with control characters. (Identifying ids are
+    not text or a whole number, too long, with control characters, or not valid Unicode. (Identifying ids are
     found by `value_kind(value, strict=True)` and refuse the whole file.)"""
     if value is None or isinstance(value, int) and not isinstance(value, bool):
         return None
@@ -282,6 +282,8 @@ def id_problem(value: Any) -> str | None:
         return f"longer than {MAX_ID_LENGTH} characters"
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
         return "text with control characters (line breaks, escape codes)"
+    if any("\ud800" <= c <= "\udfff" for c in value):  # from a JSON escape: no file can hold it as text
+        return "not valid Unicode text (a lone surrogate)"
     return None
 
 

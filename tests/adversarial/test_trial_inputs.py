@@ -49,6 +49,21 @@ def test_csv_records_follow_the_csv_modules_boundaries_and_recover_per_record(tr
     assert results[2]["errors"][0]["message"] == "in.csv line 6: unbalanced quote (a quoted cell is not closed)"
 
 
+@pytest.mark.parametrize("output", ["out.jsonl", "out.csv", "out.parquet", "out.ndjson"])
+def test_an_id_with_a_lone_surrogate_is_withheld_and_every_output_is_written(trial, output):
+    """A JSON escape can make text that is not Unicode ("\\ud800"); no output file can hold it.
+    It used to stop the whole run with an internal error."""
+    trial.write("in.jsonl", '{"id": "a\\ud800", "infant_age_days": 3}\n{"id": "b", "infant_age_days": 3}\n')
+    extra = ["--format", "fhir"] if output.endswith(".ndjson") else []
+    run = trial.run("batch", "in.jsonl", "-o", output, "--summary", "summary.json", "-q", *extra)
+    assert run.code == 0, run.stderr
+    assert json.loads((trial.folder / "summary.json").read_text())["records"] == 2
+    if output == "out.jsonl":
+        results = trial.results(trial.folder / output)
+        assert [(r["id"], r["status"]) for r in results] == [(None, "error"), ("b", "scored")]
+        assert results[0]["errors"][0]["message"].startswith("id: withheld, it is not valid Unicode text")
+
+
 def test_huge_numbers_huge_fields_nan_and_object_ids_are_clean_per_record_errors(trial):
     big = "9" * 5000
     trial.write("in.json", "[" + ",".join([
