@@ -8,6 +8,7 @@ end, so memory stays flat), and the summary file is written only after the resul
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -63,11 +64,11 @@ class _StdoutAtEnd:
 
     def __init__(self, stream: IO[str] | None):
         self.stream = stream
-        self.file: IO[str] | None = None
+        self.file: IO[bytes] | None = None
 
-    def __enter__(self) -> IO[str]:
+    def __enter__(self) -> IO[bytes]:
         try:
-            self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+            self.file = tempfile.TemporaryFile("w+b")
         except OSError as exc:
             raise OutputError(f"cannot create a temporary file for standard output: {exc.strerror or exc}") from None
         return self.file
@@ -83,10 +84,10 @@ class _StdoutAtEnd:
             out.flush()
             target = getattr(out, "buffer", None)
             if target is not None:
-                shutil.copyfileobj(self.file.buffer, target, 1 << 16)
+                shutil.copyfileobj(self.file, target, 1 << 16)
                 target.flush()
-            else:
-                shutil.copyfileobj(self.file, out, 1 << 16)
+            else:  # a text stream only (a test's)
+                shutil.copyfileobj(io.TextIOWrapper(self.file, encoding="utf-8", newline=""), out, 1 << 16)
             out.flush()
 
 
@@ -139,7 +140,7 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
     summary = Summary()
     ids = IdCheck()
     started = time.perf_counter()
-    sink = _StdoutAtEnd(stdout) if str(output) == STDIN else AtomicFile(output, binary=fmt == "parquet")
+    sink = _StdoutAtEnd(stdout) if str(output) == STDIN else AtomicFile(output, binary=True)
     with _writing(output), sink as out, \
             contextlib.closing(_score_chunks(rulebase, chunks(), fmt, workers, with_source)) as scored:
         if fmt == "parquet":
@@ -183,8 +184,9 @@ def score_files(inputs: Sequence[str | Path], output: str | Path, rulebase: Rule
     if summary_path is not None:
         data = {"inputs": [str(p) for p in inputs], "output": str(output),
                 "rulebase": {"name": rulebase.name, "version": rulebase.version}, **summary.to_dict()}
-        with _writing(summary_path), AtomicFile(summary_path) as f:
-            f.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        with _writing(summary_path), AtomicFile(summary_path, binary=True) as f:
+            # A lone surrogate (read from a JSON escape) is written back as that escape.
+            f.write((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
     return summary
 
 

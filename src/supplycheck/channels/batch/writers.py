@@ -25,13 +25,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def json_line(result: Mapping[str, Any]) -> str:
-    """One result as a compact JSON line (orjson; the standard library for text orjson
-    refuses, such as a lone surrogate read from a JSON escape)."""
+def json_line(result: Mapping[str, Any]) -> bytes:
+    """One result as a compact JSON line in UTF-8 (orjson; the standard library for text
+    orjson refuses: a lone surrogate read from a JSON escape is written as that escape)."""
     try:
-        return orjson.dumps(result).decode()
+        return orjson.dumps(result)
     except TypeError:
-        return _json_dumps(result)
+        return _json_dumps(result).encode("utf-8", "backslashreplace")
 
 
 def result_json_schema(codes: Any = None) -> dict[str, Any]:
@@ -134,26 +134,27 @@ def flatten(result: Mapping[str, Any]) -> dict[str, str]:
 
 
 def render(fmt: str, results: list[dict[str, Any]]) -> Any:
-    """Results as JSONL lines, CSV rows (without the header), FHIR NDJSON (a RiskAssessment, or
+    """Results, encoded where they are scored (UTF-8 bytes go between processes and to the file
+    as they are), as JSONL lines, CSV rows (without the header), FHIR NDJSON (a RiskAssessment, or
     an OperationOutcome for an error record; see channels.forms.fhir), or a Parquet RecordBatch."""
     if fmt == "parquet":
         from .arrow import results_batch
         return results_batch(results)
     if fmt == "jsonl":
-        return "".join([json_line(r) + "\n" for r in results])
+        return b"".join([json_line(r) + b"\n" for r in results])
     if fmt == "fhir":
         from ..forms.fhir import risk_assessment
-        return "".join([json_line(risk_assessment(r)) + "\n" for r in results])
+        return b"".join([json_line(risk_assessment(r)) + b"\n" for r in results])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerows([neutralise(c) for c in flatten(r).values()] for r in results)
-    return buf.getvalue()
+    return buf.getvalue().encode("utf-8", "backslashreplace")
 
 
-def csv_header(with_source: bool = False) -> str:
+def csv_header(with_source: bool = False) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerow(CSV_COLUMNS + (SOURCE_COLUMNS if with_source else ()))
-    return buf.getvalue()
+    return buf.getvalue().encode()
 
 
 class OutputFormatError(SupplycheckError):
