@@ -295,20 +295,15 @@ class _Ruleset:
         """The witness's and the intake's properties for these values (known answers and
         derived values): a known list as its length plus one flag per code present, unknown
         values absent, and of these only what the patterns of each kind test."""
-        witness: dict[str, Any] = {}
-        intake: dict[str, Any] = {}
-        witness_keys, intake_keys, lists = self.witness_keys, self.intake_keys, self.lists
-        for name, value in values.items():
-            if name not in lists:
-                if name in witness_keys:
-                    witness[name] = value
-                if name in intake_keys:
-                    intake[name] = value
-                continue
+        given = values.keys()
+        witness = {name: values[name] for name in given & self.witness_keys}
+        intake = {name: values[name] for name in given & self.intake_keys}
+        for name in given & self.lists:
+            value = values[name]
             for key, v in ((list_count(name), len(value)), *((list_item(name, code), 1) for code in value)):
-                if key in witness_keys:
+                if key in self.witness_keys:
                     witness[key] = v
-                if key in intake_keys:
+                if key in self.intake_keys:
                     intake[key] = v
         return witness, intake
 

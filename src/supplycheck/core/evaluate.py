@@ -46,8 +46,9 @@ def evaluate_many(rulebase: RuleBase, records: Iterable[Mapping[str, Any]], *,
 
 def facts_of(rulebase: RuleBase, intake: Intake) -> dict[str, Any]:
     """Known answers plus every derived value that can be computed from them."""
-    known = intake.known()
-    return {**known, **derive.compute(rulebase.derive_functions, known)}
+    facts = intake.known()
+    facts.update(derive.compute(rulebase.derive_functions, facts))
+    return facts
 
 
 def evaluate_intake(rulebase: RuleBase, intake: Intake, *, explain: bool = True) -> Result:

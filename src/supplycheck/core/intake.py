@@ -206,6 +206,8 @@ def _check_for(q: Question) -> Callable[[Any], Any]:
     if q.type is FieldType.multi:
         def codes(value: Any) -> list[str]:
             kind = type(value)
+            if kind is list and value and allowed.issuperset(value):  # codes as a program writes them
+                return [] if value == [NONE_OF_THESE] else list(dict.fromkeys(value))
             if kind is str:
                 if not value.strip():
                     return BLANK
