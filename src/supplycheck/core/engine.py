@@ -127,6 +127,7 @@ GROUPS_PER_SUPER = 8
 MAX_SUPERGROUPS = 24
 MAX_GROUPS = GROUPS_PER_SUPER * MAX_SUPERGROUPS
 GROUPED = {"__h__": 0, "__g__": 0}  # what every fact carries for the group tests
+_UNTESTED = ("", False, False)  # a list code no pattern tests
 PART = "#"  # separates a rule id from the number of its disjunct in durable rule names
 
 
@@ -280,31 +281,47 @@ def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
 
 
 class _Ruleset:
-    def __init__(self, name: str, definition: dict, lists: frozenset[str]):
+    def __init__(self, name: str, definition: dict, lists: Mapping[str, Sequence[str]]):
+        """`lists`: the codes of each field whose answers are lists."""
         self.name = name
-        self.lists = lists  # the fields whose answers are lists
         try:
             self.handle = _core.create_ruleset(name, json.dumps(definition))
         except _core.error as exc:
             raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
         tested = _tested_properties(definition)
         self.witness_keys, self.intake_keys = tested[WITNESS], tested[INTAKE]
+
+        def routed(key: str) -> tuple[str, bool, bool]:  # the property, and which kinds test it
+            return key, key in self.witness_keys, key in self.intake_keys
+        self.lists = {name: routed(list_count(name)) for name in lists}
+        self.list_keys = {(name, code): routed(list_item(name, code)) for name, codes in lists.items() for code in codes}
         self.sessions = itertools.count()
 
     def facts(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The witness's and the intake's properties for these values (known answers and
         derived values): a known list as its length plus one flag per code present, unknown
         values absent, and of these only what the patterns of each kind test."""
-        given = values.keys()
-        witness = {name: values[name] for name in given & self.witness_keys}
-        intake = {name: values[name] for name in given & self.intake_keys}
-        for name in given & self.lists:
-            value = values[name]
-            for key, v in ((list_count(name), len(value)), *((list_item(name, code), 1) for code in value)):
-                if key in self.witness_keys:
-                    witness[key] = v
-                if key in self.intake_keys:
-                    intake[key] = v
+        witness: dict[str, Any] = {}
+        intake: dict[str, Any] = {}
+        witness_keys, intake_keys, lists, list_keys = self.witness_keys, self.intake_keys, self.lists, self.list_keys
+        for name, value in values.items():
+            if name in lists:
+                key, to_witness, to_intake = lists[name]
+                if to_witness:
+                    witness[key] = len(value)
+                if to_intake:
+                    intake[key] = len(value)
+                for code in value:
+                    key, to_witness, to_intake = list_keys.get((name, code), _UNTESTED)
+                    if to_witness:
+                        witness[key] = 1
+                    if to_intake:
+                        intake[key] = 1
+                continue
+            if name in witness_keys:
+                witness[name] = value
+            if name in intake_keys:
+                intake[name] = value
         return witness, intake
 
     def matches(self, values: Mapping[str, Any]) -> set[str]:
@@ -401,7 +418,7 @@ def _ruleset_for(rulebase: RuleBase) -> _Ruleset:
     key = rulebase.content_hash
     with _lock:
         if key not in _compiled:
-            lists = frozenset(name for name, symbol in rulebase.symbols.items() if symbol.kind == "multi")
+            lists = {name: symbol.values for name, symbol in rulebase.symbols.items() if symbol.kind == "multi"}
             _compiled[key] = _Ruleset(f"supplycheck_{key[:16]}", ruleset_definition(rulebase), lists)
         return _compiled[key]
 
