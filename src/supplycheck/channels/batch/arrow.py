@@ -29,6 +29,8 @@ Results (`RESULT_SCHEMA`; a field that does not apply is null, as it is absent i
 
 from __future__ import annotations
 
+import itertools
+
 from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 from ...errors import SupplycheckError
@@ -117,7 +119,7 @@ def plan_columns(source: str, names: list[str], rulebase: RuleBase, drop: Iterab
 
 
 def rows(plan: ColumnPlan, source: str, chunk: ArrowRows) -> tuple[list[Record], LinesSeen]:
-    """The Records of a batch of rows (nulls are not known), and what the file's reader should
+    """The Records of a batch of rows (nulls are unknown), and what the file's reader should
     report: every value is checked (into `plan.findings`, handed on and started again)."""
     batch = chunk.batch
     names = batch.schema.names
@@ -133,8 +135,10 @@ def rows(plan: ColumnPlan, source: str, chunk: ArrowRows) -> tuple[list[Record],
             _check_column(plan, name, values, first)
         if plan.fields[name] is not None:
             used.append((plan.fields[name], values))
-    records = [Record(source, first + n, {field: values[n] for field, values in used if values[n] is not None})
-               for n in range(batch.num_rows)]
+    fields = [field for field, _ in used]
+    # A null stays in the record as None, as a JSON null does: the validator reads it as unknown.
+    rows_ = zip(*(values for _, values in used)) if used else itertools.repeat((), batch.num_rows)
+    records = [Record(source, first + n, dict(zip(fields, row))) for n, row in enumerate(rows_)]
     findings, plan.findings = plan.findings, {}
     return records, LinesSeen(list(plan.fields)[known:], findings)
 
