@@ -1,10 +1,10 @@
 """The durable_rules evaluator: the only module that imports durable_rules.
 
-The rule base is compiled to one durable_rules ruleset (Rete network, in C). Each intake is one
-fact in a fresh session that is deleted afterwards; the engine tells which rules matched, and
-nothing else. No Python runs inside the engine, so the binding's silent failure modes (actions
-whose exceptions are swallowed, findings asserted that no rule consumes, actions mistaken for
-asynchronous ones) cannot happen here. See ../shared/notes/durable-rules.md and
+The rule base is compiled to durable_rules rulesets (Rete networks, in C): one for the rules,
+one for the definitions they use (below). Intakes are facts in short sessions that are deleted
+afterwards; the engine tells which rules matched, and nothing else. No Python runs inside the
+engine, so the binding's silent failure modes (actions whose exceptions are swallowed, findings
+asserted that no rule consumes, actions mistaken for asynchronous ones) cannot happen here. See ../shared/notes/durable-rules.md and
 tests/test_engine_pitfalls.py.
 
 We drive the C core (`durable_rules_engine`) directly instead of `durable.engine.Host`: the Host
@@ -256,6 +256,12 @@ def ruleset_definition(rulebase: RuleBase) -> dict:
     return definition
 
 
+def _kind_of(body: dict) -> str:
+    """The kind of fact a durable rule's one pattern is for (its first test)."""
+    pattern = body["all"][0]["m"]
+    return (pattern["$and"][0] if "$and" in pattern else pattern)[KIND]
+
+
 def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
     """The properties the patterns of each fact kind test: a fact needs no others, and each
     one more costs every alpha node it passes (durable_rules walks all of a fact's properties
@@ -274,9 +280,7 @@ def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
                 into.add(key)
 
     for body in definition.values():
-        pattern = body["all"][0]["m"]
-        kind = (pattern["$and"][0] if "$and" in pattern else pattern)[KIND]
-        walk(pattern, tested[kind])
+        walk(body["all"][0]["m"], tested[_kind_of(body)])
     return {kind: frozenset(keys) for kind, keys in tested.items()}
 
 
@@ -284,10 +288,15 @@ class _Ruleset:
     def __init__(self, name: str, definition: dict, lists: Mapping[str, Sequence[str]]):
         """`lists`: the codes of each field whose answers are lists."""
         self.name = name
-        try:
-            self.handle = _core.create_ruleset(name, json.dumps(definition))
-        except _core.error as exc:
-            raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
+        # One durable_rules ruleset per kind of fact: after each action the core looks for the
+        # next one through every rule of its ruleset, so a witness need not pass the intake's.
+        self.handles: dict[str, int] = {}
+        for kind in (WITNESS, INTAKE):
+            part = {rule: body for rule, body in definition.items() if _kind_of(body) == kind}
+            try:
+                self.handles[kind] = _core.create_ruleset(f"{name}_{kind}", json.dumps(part))
+            except _core.error as exc:
+                raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
         tested = _tested_properties(definition)
         self.witness_keys, self.intake_keys = tested[WITNESS], tested[INTAKE]
 
@@ -337,6 +346,7 @@ class _Ruleset:
         sid = str(next(self.sessions))
         as_witness = {**GROUPED, "sid": sid, KIND: WITNESS}
         as_intake = {**GROUPED, "sid": sid, KIND: INTAKE}
+        witness_rules, intake_rules = self.handles[WITNESS], self.handles[INTAKE]
         with _lock, _signals_deferred():
             try:
                 asserted = []  # each intake, with the definitions its witness decided
@@ -344,7 +354,7 @@ class _Ruleset:
                     witness, intake = self.facts(values)
                     witness.update(as_witness)
                     witness[INDEX] = n
-                    witnessed = self._assert(witness)
+                    witnessed = self._assert(witness_rules, witness)
                     if WITNESSED not in witnessed:
                         raise EngineError("durable_rules did not process the intake")
                     intake.update(as_intake)
@@ -355,7 +365,7 @@ class _Ruleset:
                     asserted.append(intake)
                 out = []
                 for intake in asserted:
-                    fired = self._assert(intake)
+                    fired = self._assert(intake_rules, intake)
                     if SEEN not in fired:
                         raise EngineError("durable_rules did not process the intake")
                     fired.discard(SEEN)
@@ -363,26 +373,27 @@ class _Ruleset:
             except _core.error as exc:
                 raise EngineError(f"durable_rules failed on this intake: {exc}") from None
             finally:
-                _core.delete_state(self.handle, sid)
+                for handle in self.handles.values():
+                    _core.delete_state(handle, sid)
         return out
 
-    def _assert(self, fact: dict[str, Any]) -> set[str]:
-        code, state = _core.assert_fact(self.handle, orjson.dumps(fact).decode())
+    def _assert(self, handle: int, fact: dict[str, Any]) -> set[str]:
+        code, state = _core.assert_fact(handle, orjson.dumps(fact).decode())
         if code != 0:
             raise EngineError(f"durable_rules refused the intake (code {code})")
         fired: set[str] = set()
-        result = _core.start_action_for_state(self.handle, state)
+        result = _core.start_action_for_state(handle, state)
         action = result[1] if result else None
         try:
             while action:
                 # An action message is {"<durable rule name>": {...}}; names hold no quotes.
                 fired.add(action[2:action.index('"', 2)].partition(PART)[0])
-                action = _core.complete_and_start_action(self.handle, state)
+                action = _core.complete_and_start_action(handle, state)
         finally:
             # Interrupted (Ctrl-C) with actions pending: finish them before the session is
             # deleted, or the C core frees memory still in use and aborts the process.
             while action:
-                action = _core.complete_and_start_action(self.handle, state)
+                action = _core.complete_and_start_action(handle, state)
         return fired
 
 
