@@ -83,59 +83,52 @@ _SHORT_ID = r"[A-Za-z]{0,12}[-_]?\d{1,7}"
 _UUID = r"(?:urn:)?(?:uuid:)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _PLAIN_TEXT = f"{_PLAIN_CODE}|{_SHORT_ID}|{_UUID}"
 _PLAIN = re.compile(_PLAIN_TEXT)
-# Cells joined with \x1f, every one plain: a whole CSV row checked in one call. Each cell is
-# matched whole, then kept (an atomic group): "12" fits two alternatives, and without it a row
-# that fails would be retried in every combination, exponential in its number of cells.
-_PLAIN_CELL = rf"(?>(?:{_PLAIN_TEXT})(?=\x1f|\Z))"
-_PLAIN_ROW = re.compile(rf"{_PLAIN_CELL}(?:\x1f{_PLAIN_CELL})*")
+
+
+def _plain_cell(text: str) -> bool:
+    """Whether one alternative of the shortcut fits `text` whole; the answer is remembered (a
+    file's cells are mostly the same few codes)."""
+    plain = _plain_seen.get(text)
+    if plain is None:
+        if len(_plain_seen) >= _PLAIN_SEEN_SIZE:
+            _plain_seen.clear()
+        plain = _plain_seen[text] = _PLAIN.fullmatch(text) is not None
+    return plain
+
+
+_plain_seen: dict[str, bool] = {}  # text -> plain, for _plain_cell
+_PLAIN_SEEN_SIZE = 10_000  # texts remembered before starting again (ids are new in every record)
 
 
 def all_plain(cells: list[str]) -> bool:
     """Whether no cell of a row can hold identifying data (then none needs checking)."""
-    joined = "\x1f".join(cells)
-    # A cell holding the separator itself (which `\s` matches: 555<US>1234 is a phone) is
-    # never taken apart here: it is checked on its own.
-    return joined.count("\x1f") == len(cells) - 1 and _PLAIN_ROW.fullmatch(joined) is not None
+    return all(map(_plain_cell, cells))
 
 
 def plain_values(values: Iterable[Any]) -> bool:
-    """Whether no value of a record (text, numbers, lists of text) can hold identifying data:
-    each cell as in `all_plain` (one alternative of the shortcut fits it whole), the answer for
-    each text remembered (a record's values are mostly the same few codes). False when any value
-    needs a closer look (then each is checked with `value_kind`)."""
-    seen = _plain_seen
+    """Whether no value of a record (text, numbers, lists of text) can hold identifying data,
+    each cell as in `all_plain`. False when any value needs a closer look (then each is checked
+    with `value_kind`)."""
     for value in values:  # exact types (called for every record): anything else is looked at closely
         kind = type(value)
         if kind is str:
-            cells: Iterable[str] = (value,)
+            if not _plain_cell(value):
+                return False
         elif value is None or kind is bool:
             continue
         elif kind is int:
-            if -10_000 < value < 10_000:  # fits `-?\d{1,4}`
-                continue
-            cells = (repr(value),)
+            if not -10_000 < value < 10_000 and not _plain_cell(repr(value)):  # within, it fits `-?\d{1,4}`
+                return False
         elif kind is float:
-            cells = (repr(value),)
+            if not _plain_cell(repr(value)):
+                return False
         elif kind is list:
             for item in value:
-                if type(item) is not str:
+                if type(item) is not str or not _plain_cell(item):
                     return False
-            cells = value
         else:
             return False
-        for cell in cells:
-            plain = seen.get(cell)
-            if plain is None:
-                if len(seen) >= _PLAIN_SEEN_SIZE:
-                    seen.clear()
-                plain = seen[cell] = "\x1f" not in cell and _PLAIN.fullmatch(cell) is not None
-            if not plain:
-                return False
     return True
-
-
-_plain_seen: dict[str, bool] = {}  # cell -> plain, for plain_values
-_PLAIN_SEEN_SIZE = 10_000  # cells remembered before starting again (ids are new in every record)
 
 
 def nhs_check_digit_ok(digits: str) -> bool:

@@ -135,7 +135,7 @@ def test_reference_codes_that_identify_are_refused(trial):
         assert run.code == 2 and "cannot be used" in run.stderr and ref not in run.text
 
 
-# The shortcut: a value that fits _PLAIN (one regex, over a whole row at once) is not looked at
+# The shortcut: a value that fits _PLAIN (one regex per cell, the answer remembered) is not looked at
 # again. It must never let through what the full check would find.
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=st.from_regex(privacy._PLAIN_CODE, fullmatch=True).map(str.strip).filter(bool),
