@@ -4,8 +4,8 @@ The rule base is compiled to durable_rules rulesets (Rete networks, in C): one f
 one for the definitions they use (below). Intakes are facts in short sessions that are deleted
 afterwards; the engine tells which rules matched, and nothing else. No Python runs inside the
 engine, so the binding's silent failure modes (actions whose exceptions are swallowed, findings
-asserted that no rule consumes, actions mistaken for asynchronous ones) cannot happen here. See ../shared/notes/durable-rules.md and
-tests/test_engine_pitfalls.py.
+asserted that no rule consumes, actions mistaken for asynchronous ones) cannot happen here. See
+../shared/notes/durable-rules.md and tests/test_engine_pitfalls.py.
 
 We drive the C core (`durable_rules_engine`) directly instead of `durable.engine.Host`: the Host
 runs each action through JSON round trips and starts timer threads; matching through the core
@@ -262,11 +262,11 @@ def _kind_of(body: dict) -> str:
     return (pattern["$and"][0] if "$and" in pattern else pattern)[KIND]
 
 
-def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
-    """The properties the patterns of each fact kind test: a fact needs no others, and each
-    one more costs every alpha node it passes (durable_rules walks all of a fact's properties
-    at each node)."""
-    tested: dict[str, set[str]] = {WITNESS: set(), INTAKE: set()}
+def _tested_properties(definition: dict) -> frozenset[str]:
+    """The properties the patterns of a definition test: a fact needs no others, and each one
+    more costs every alpha node it passes (durable_rules walks all of a fact's properties at
+    each node)."""
+    tested: set[str] = set()
 
     def walk(expr: Any, into: set[str]) -> None:
         if isinstance(expr, list):
@@ -280,8 +280,8 @@ def _tested_properties(definition: dict) -> dict[str, frozenset[str]]:
                 into.add(key)
 
     for body in definition.values():
-        walk(body["all"][0]["m"], tested[_kind_of(body)])
-    return {kind: frozenset(keys) for kind, keys in tested.items()}
+        walk(body["all"][0]["m"], tested)
+    return frozenset(tested)
 
 
 class _Ruleset:
@@ -290,19 +290,20 @@ class _Ruleset:
         self.name = name
         # One durable_rules ruleset per kind of fact: after each action the core looks for the
         # next one through every rule of its ruleset, so a witness need not pass the intake's.
+        parts = {kind: {rule: body for rule, body in definition.items() if _kind_of(body) == kind}
+                 for kind in (WITNESS, INTAKE)}
         self.handles: dict[str, int] = {}
-        for kind in (WITNESS, INTAKE):
-            part = {rule: body for rule, body in definition.items() if _kind_of(body) == kind}
+        for kind, part in parts.items():
             try:
                 self.handles[kind] = _core.create_ruleset(f"{name}_{kind}", json.dumps(part))
             except _core.error as exc:
                 raise EngineError(f"durable_rules could not load the rule base: {exc}") from None
-        tested = _tested_properties(definition)
-        self.witness_keys, self.intake_keys = tested[WITNESS], tested[INTAKE]
+        self.witness_keys = _tested_properties(parts[WITNESS])
+        self.intake_keys = _tested_properties(parts[INTAKE])
 
         def routed(key: str) -> tuple[str, bool, bool]:  # the property, and which kinds test it
             return key, key in self.witness_keys, key in self.intake_keys
-        self.lists = {name: routed(list_count(name)) for name in lists}
+        self.list_counts = {name: routed(list_count(name)) for name in lists}
         self.list_keys = {(name, code): routed(list_item(name, code)) for name, codes in lists.items() for code in codes}
         self.sessions = itertools.count()
 
@@ -312,10 +313,11 @@ class _Ruleset:
         values absent, and of these only what the patterns of each kind test."""
         witness: dict[str, Any] = {}
         intake: dict[str, Any] = {}
-        witness_keys, intake_keys, lists, list_keys = self.witness_keys, self.intake_keys, self.lists, self.list_keys
+        witness_keys, intake_keys, list_counts, list_keys = (self.witness_keys, self.intake_keys,
+                                                             self.list_counts, self.list_keys)
         for name, value in values.items():
-            if name in lists:
-                key, to_witness, to_intake = lists[name]
+            if name in list_counts:
+                key, to_witness, to_intake = list_counts[name]
                 if to_witness:
                     witness[key] = len(value)
                 if to_intake:

@@ -30,7 +30,6 @@ Results (`RESULT_SCHEMA`; a field that does not apply is null, as it is absent i
 from __future__ import annotations
 
 import itertools
-
 from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 from ...errors import SupplycheckError
@@ -137,8 +136,8 @@ def rows(plan: ColumnPlan, source: str, chunk: ArrowRows) -> tuple[list[Record],
             used.append((plan.fields[name], values))
     fields = [field for field, _ in used]
     # A null stays in the record as None, as a JSON null does: the validator reads it as unknown.
-    rows_ = zip(*(values for _, values in used)) if used else itertools.repeat((), batch.num_rows)
-    records = [Record(source, first + n, dict(zip(fields, row))) for n, row in enumerate(rows_)]
+    row_values = zip(*(values for _, values in used)) if used else itertools.repeat((), batch.num_rows)
+    records = [Record(source, first + n, dict(zip(fields, row))) for n, row in enumerate(row_values)]
     findings, plan.findings = plan.findings, {}
     return records, LinesSeen(list(plan.fields)[known:], findings)
 
